@@ -1,0 +1,122 @@
+"""Request-level plumbing shared by every blueprint: headers, errors, template helpers."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import Flask, Response, current_app, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from participation.errors import DomainError
+from participation.extensions import db
+from participation.i18n import current_path, date_filter, datetime_filter
+
+log = logging.getLogger(__name__)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render_page_or_partial(page: str, partial: str, **context: Any) -> str:
+    """The full page includes its partial; an htmx request gets only the partial."""
+    return render_template(partial if is_htmx() else page, **context)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["datetime"] = datetime_filter
+    app.jinja_env.filters["date"] = date_filter
+    app.jinja_env.globals["current_path"] = current_path
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        accent = app.config["ACCENT_COLOR"]
+        return {
+            "municipality_name": app.config["MUNICIPALITY_NAME"],
+            "municipality_logo": app.config["MUNICIPALITY_LOGO"],
+            "accent_colour": accent if HEX_COLOUR.match(accent) else "#0b5394",
+            "locale": str(get_locale() or "fi"),
+            "url_map_endpoints": app.view_functions,
+            "languages": [("fi", "Suomeksi"), ("sv", "På svenska"), ("en", "In English")],
+        }
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+        )
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if current_app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.endpoint and not request.endpoint.endswith("static"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> tuple[str, int]:
+        db.session.rollback()
+        return render_error(error.status, error.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError) -> tuple[str, int]:
+        return render_error(
+            400,
+            _(
+                "The form had expired or came from elsewhere. Go back, reload the page and send it again."
+            ),
+        )
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
+        limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return render_error(
+            413, _("The file or text sent was too large (at most %(mb)s MB).", mb=limit)
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+        if error.code is None or error.code < 400:
+            return error
+        if error.code == 429:
+            return render_error(429, _("Too many attempts. Wait a minute and try again."))
+        return render_error(error.code, "")
+
+    @app.errorhandler(Exception)
+    def _server_error(error: Exception) -> tuple[str, int]:
+        log.exception("unhandled error")
+        db.session.rollback()
+        return render_error(500, "")
+
+
+def render_error(status: int, message: str) -> tuple[str, int]:
+    titles = {
+        400: _("The request could not be handled"),
+        403: _("You do not have access to this page"),
+        404: _("Page not found"),
+        405: _("The request could not be handled"),
+        409: _("This could not be done right now"),
+        413: _("Too large"),
+        422: _("Check the information"),
+        429: _("Too many attempts"),
+        500: _("Something went wrong on our side"),
+    }
+    template = "errors/_error.html" if is_htmx() else "errors/error.html"
+    return render_template(
+        template, status=status, title=titles.get(status, titles[400]), message=message
+    ), status
