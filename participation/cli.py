@@ -31,9 +31,10 @@ def db_downgrade(revision: str) -> None:
 
 @db_cli.command("revision")
 @click.option("-m", "--message", required=True)
-def db_revision(message: str) -> None:
+@click.option("--rev-id", default=None, help="Revision id, e.g. 0002 (default: random).")
+def db_revision(message: str, rev_id: str | None) -> None:
     """Write a new migration from the difference between the models and the database."""
-    migrate.revision(current_app, message)
+    migrate.revision(current_app, message, rev_id=rev_id)
 
 
 @click.command("create-user")

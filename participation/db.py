@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names so Alembic can drop them again on every database.
@@ -78,16 +79,30 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+class AppSession(Session):
+    """Binds to the current app's engine unless given a bind (tests bind a connection)."""
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any:
+        if self.bind is not None:
+            return self.bind
+        return current_app.extensions["db_engine"]
+
+
 class Database:
-    """The engine and a scoped session; views use `db.session`, services take a session argument."""
+    """A scoped session over each app's engine; views use `db.session`, services take a session.
+
+    The engine lives in `app.extensions`, so several apps in one process (tests) keep their own.
+    """
 
     def __init__(self) -> None:
-        self.engine: Engine | None = None
-        self.session = scoped_session(sessionmaker(expire_on_commit=False))
+        self.session = scoped_session(sessionmaker(class_=AppSession, expire_on_commit=False))
+
+    @property
+    def engine(self) -> Engine:
+        return current_app.extensions["db_engine"]
 
     def init_app(self, app: Any) -> None:
-        self.engine = make_engine(app.config["DATABASE_URL"])
-        self.session.configure(bind=self.engine)
+        app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
 
         @app.teardown_appcontext
         def _remove(_exc: BaseException | None) -> None:

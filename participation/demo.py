@@ -47,5 +47,7 @@ def load_demo(session: Session, *, now: dt.datetime) -> str:
 
 
 def _extra_loaders() -> list:
-    """Each capability adds its demo content here."""
-    return []
+    """Each capability's demo content, in dependency order; each returns how many rows it added."""
+    from participation.register.demo import load_demo as register_demo
+
+    return [register_demo]

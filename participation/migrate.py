@@ -24,5 +24,10 @@ def downgrade(app: Flask, revision: str) -> None:
     command.downgrade(alembic_config(app.config["DATABASE_URL"]), revision)
 
 
-def revision(app: Flask, message: str) -> None:
-    command.revision(alembic_config(app.config["DATABASE_URL"]), message=message, autogenerate=True)
+def revision(app: Flask, message: str, rev_id: str | None = None) -> None:
+    command.revision(
+        alembic_config(app.config["DATABASE_URL"]),
+        message=message,
+        autogenerate=True,
+        rev_id=rev_id,
+    )

@@ -1,7 +1,10 @@
 """Imports every capability's models so Alembic and the tests see the whole schema."""
 
+from participation import tokens  # noqa: F401  (ActionLink)
 from participation.accounts import models as accounts_models  # noqa: F401
 from participation.db import Base
 from participation.mail import models as mail_models  # noqa: F401
+from participation.privacy import models as privacy_models  # noqa: F401
+from participation.register import models as register_models  # noqa: F401
 
 metadata = Base.metadata

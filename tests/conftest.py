@@ -86,13 +86,13 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = make_test_app(tmp, url)
     migrate.upgrade(app)
     yield app
-    database.engine.dispose() if database.engine else None
+    app.extensions["db_engine"].dispose()
 
 
 @pytest.fixture
 def db(app: Flask) -> Iterator[Any]:
     """The app's scoped session, bound to one connection whose transaction is rolled back."""
-    connection = database.engine.connect()
+    connection = app.extensions["db_engine"].connect()
     transaction = connection.begin()
     database.session.remove()
     database.session.configure(bind=connection, join_transaction_mode="create_savepoint")
@@ -101,7 +101,7 @@ def db(app: Flask) -> Iterator[Any]:
     database.session.remove()
     transaction.rollback()
     connection.close()
-    database.session.configure(bind=database.engine, join_transaction_mode="conservative_savepoint")
+    database.session.configure(bind=None, join_transaction_mode="conservative_savepoint")
     limiter.reset()
 
 

@@ -1,0 +1,3 @@
+"""Routes of the formbuilder capability."""
+
+from participation.formbuilder import bp  # noqa: F401

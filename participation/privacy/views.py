@@ -1,0 +1,3 @@
+"""Routes of the privacy capability."""
+
+from participation.privacy import bp  # noqa: F401
