@@ -62,6 +62,20 @@ def database_url(tmp: Path, name: str) -> str:
     return base.set(database=db_name).render_as_string(False)
 
 
+class Client(FlaskClient):
+    """The `db` fixture keeps one app context open for the whole test, and Flask reuses it for
+    each request; a browser's requests would each get a fresh `g`, so clear it first (Flask-Login
+    and Flask-Babel cache the user and the locale there)."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        from flask import g, has_app_context
+
+        if has_app_context():
+            for key in list(g):
+                g.pop(key)
+        return super().open(*args, **kwargs)
+
+
 def make_test_app(tmp: Path, url: str, **extra: Any) -> Flask:
     config = {
         "TESTING": True,
@@ -75,7 +89,9 @@ def make_test_app(tmp: Path, url: str, **extra: Any) -> Flask:
         "RATELIMIT_ENABLED": True,
     }
     config.update(extra)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = Client
+    return app
 
 
 @pytest.fixture(scope="session")

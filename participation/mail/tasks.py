@@ -12,12 +12,8 @@ from participation.queue import crontab, task
 
 @task()
 def deliver_outbox() -> dict[str, int]:
-    transport = make_transport(current_app.config["MAIL_URL"])
-    try:
+    with make_transport(current_app.config["MAIL_URL"]) as transport:
         return services.deliver_pending(db.session, transport, now=dt.datetime.now(dt.UTC))
-    finally:
-        transport.close()
-        db.session.remove()
 
 
 @task(periodic=crontab(minute="*"))

@@ -21,7 +21,17 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-class FileTransport:
+class _Closing:
+    """`with make_transport(url) as transport:` closes the connection however the batch ends."""
+
+    def __enter__(self):  # noqa: ANN204
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()  # type: ignore[attr-defined]
+
+
+class FileTransport(_Closing):
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -36,7 +46,7 @@ class FileTransport:
         pass
 
 
-class SMTPTransport:
+class SMTPTransport(_Closing):
     """One connection reused for a batch; reconnects when the server dropped it."""
 
     def __init__(self, url: str, timeout: float = 20) -> None:
@@ -79,7 +89,7 @@ class SMTPTransport:
             self._conn = None
 
 
-def make_transport(url: str) -> Transport:
+def make_transport(url: str) -> FileTransport | SMTPTransport:
     parsed = urlparse(url)
     if parsed.scheme == "file":
         return FileTransport(unquote(parsed.path))
