@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, render_template, request
 from flask_babel import get_locale
@@ -24,6 +25,18 @@ CSP = (
     "base-uri 'none'; object-src 'none'"
 )
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def redisplay_on_csrf_error(view: F) -> F:
+    """Mark a view whose FlaskForm re-shows the typed input when its CSRF token expired.
+
+    Only for views that act solely after `form.validate_on_submit()`.
+    """
+    view.redisplay_on_csrf_error = True  # type: ignore[attr-defined]
+    return view
 
 
 def is_htmx() -> bool:
@@ -74,7 +87,12 @@ def init_app(app: Flask) -> None:
         return render_error(error.status, error.message)
 
     @app.errorhandler(CSRFError)
-    def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    def _csrf_error(error: CSRFError) -> Any:
+        view = app.view_functions.get(request.endpoint or "")
+        if view is not None and getattr(view, "redisplay_on_csrf_error", False):
+            # The form's own CSRF field fails too, so the view only re-shows what was typed
+            # with the "form expired" note; nothing is acted on.
+            return view(**(request.view_args or {})), 400
         return render_error(
             400,
             _(

@@ -87,6 +87,9 @@ def make_test_app(tmp: Path, url: str, **extra: Any) -> Flask:
         "BASE_URL": "http://localhost",
         "SERVER_NAME": None,
         "RATELIMIT_ENABLED": True,
+        # Cheap hashes: the suite creates hundreds of users; production keeps argon2's defaults.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
     }
     config.update(extra)
     app = create_app(config)

@@ -7,6 +7,7 @@ import datetime as dt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -15,10 +16,21 @@ from participation.accounts.models import ROLES, StaffSession, User
 from participation.errors import Conflict, Invalid, NotFound
 from participation.tokens import new_token, token_hash
 
-_hasher = PasswordHasher()
-# Verified when the e-mail is unknown, so a miss takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a real password")
 MIN_PASSWORD = 10
+_hashers: dict[tuple[int, int], tuple[PasswordHasher, str]] = {}
+
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    """Argon2id with argon2-cffi's defaults (the tests lower the cost through config), and a
+    dummy hash of the same cost, verified when the e-mail is unknown so a miss takes as long."""
+    params = (
+        current_app.config.get("ARGON2_TIME_COST", 3),
+        current_app.config.get("ARGON2_MEMORY_COST", 65536),
+    )
+    if params not in _hashers:
+        hasher = PasswordHasher(time_cost=params[0], memory_cost=params[1])
+        _hashers[params] = (hasher, hasher.hash("not a real password"))
+    return _hashers[params]
 
 
 def normalise_email(email: str) -> str:
@@ -41,7 +53,10 @@ def create_user(session: Session, *, email: str, name: str, role: str, password:
     if find_user_by_email(session, email):
         raise Conflict(_("A staff account with this e-mail already exists."))
     user = User(
-        email=email, name=name.strip() or email, role=role, password_hash=_hasher.hash(password)
+        email=email,
+        name=name.strip() or email,
+        role=role,
+        password_hash=_hasher()[0].hash(password),
     )
     session.add(user)
     session.flush()
@@ -52,7 +67,7 @@ def set_password(session: Session, user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         msg = _("The password must be at least %(n)s characters long.", n=MIN_PASSWORD)
         raise Invalid(msg, {"password": [msg]})
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = _hasher()[0].hash(password)
     revoke_all_sessions(session, user.id, now=dt.datetime.now(dt.UTC))
 
 
@@ -74,14 +89,15 @@ def list_users(session: Session) -> list[User]:
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The active user with this e-mail and password, else None (same cost either way)."""
     user = find_user_by_email(session, email)
+    hasher, dummy = _hasher()
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        hasher.verify(user.password_hash if user else dummy, password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
     return user
 
 

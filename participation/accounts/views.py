@@ -13,6 +13,7 @@ from participation.accounts.policy import coordinator_required, staff_required
 from participation.errors import DomainError, Invalid
 from participation.extensions import db, limiter, login_manager
 from participation.i18n import safe_next
+from participation.web import redisplay_on_csrf_error
 
 
 def _now() -> dt.datetime:
@@ -43,6 +44,7 @@ def _login_limit() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@redisplay_on_csrf_error
 @limiter.limit(_login_limit, methods=["POST"], error_message="login")
 @limiter.limit(_login_limit, methods=["POST"], key_func=_login_email_key, error_message="login")
 def login() -> str | Response:
@@ -111,6 +113,7 @@ def revoke_all_sessions() -> Response:
 
 @bp.route("/staff/users", methods=["GET", "POST"])
 @coordinator_required
+@redisplay_on_csrf_error
 def list_users() -> str | Response:
     form = UserForm()
     if form.validate_on_submit():

@@ -45,6 +45,24 @@ def theme() -> Response:
     return response
 
 
+@bp.get("/logo")
+def logo() -> Response:
+    """The municipality's logo from the file MUNICIPALITY_LOGO names (relative to instance/)."""
+    from pathlib import Path
+
+    from flask import abort, send_file
+
+    name = current_app.config["MUNICIPALITY_LOGO"]
+    if not name:
+        abort(404)
+    path = Path(current_app.instance_path, name)
+    if not path.is_file() or path.suffix.lower() not in {".svg", ".png", ".jpg", ".jpeg", ".webp"}:
+        abort(404)
+    response = send_file(path, max_age=300)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
 @bp.get("/health")
 @csrf.exempt
 @limiter.exempt

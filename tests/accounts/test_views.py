@@ -164,3 +164,31 @@ def test_create_user_cli(app: Any, db: Any) -> None:
         ]
     )
     assert again.exit_code != 0
+
+
+def test_expired_form_keeps_what_was_typed(client: Any, login_as: Any) -> None:
+    login_as("coordinator")
+    response = client.post(
+        "/staff/users",
+        data={
+            "csrf_token": "expired-or-forged",
+            "name": "Kesken Jäänyt",
+            "email": "kesken@example.org",
+            "role": "contact_person",
+            "password": "long enough password",
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'value="Kesken Jäänyt"' in html and 'value="kesken@example.org"' in html
+    assert (
+        "kesken@example.org"
+        not in client.get("/staff/users").get_data(as_text=True).split("<h2")[0]
+    )
+
+
+def test_action_button_without_token_does_nothing(client: Any, login_as: Any) -> None:
+    login_as("coordinator")
+    response = client.post("/staff/sessions/revoke-all", data={})
+    assert response.status_code == 400
+    assert client.get("/staff").status_code == 200  # still signed in: nothing was done

@@ -74,3 +74,19 @@ def test_oversized_upload_is_refused_with_a_page(client: Any, app: Any) -> None:
     response = client.post("/login", data=big, content_type="application/octet-stream")
     assert response.status_code == 413
     assert "MB" in response.get_data(as_text=True)
+
+
+def test_logo_from_instance(app: Any, client: Any) -> None:
+    from pathlib import Path
+
+    Path(app.instance_path, "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    app.config["MUNICIPALITY_LOGO"] = "logo.svg"
+    try:
+        assert 'src="/logo"' in client.get("/").get_data(as_text=True)
+        response = client.get("/logo")
+        assert response.status_code == 200 and b"<svg" in response.data
+        response.close()
+        app.config["MUNICIPALITY_LOGO"] = "../secret_key"
+        assert client.get("/logo").status_code == 404
+    finally:
+        app.config["MUNICIPALITY_LOGO"] = ""
