@@ -95,6 +95,9 @@ def bootstrap() -> None:
 @click.option("--workers", default=2, show_default=True)
 def worker(workers: int) -> None:
     """Run the task queue's consumer (mail delivery, PDF rendering)."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     huey = current_app.extensions["huey"]
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
     click.echo(f"Worker started ({workers} threads) on {current_app.config['QUEUE_URL']}.")
@@ -102,6 +105,9 @@ def worker(workers: int) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from participation.privacy.cli import retention
+
     app.cli.add_command(db_cli)
+    app.cli.add_command(retention)
     for command in (create_user, revoke_sessions, demo, bootstrap, worker):
         app.cli.add_command(command)
