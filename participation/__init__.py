@@ -38,7 +38,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from participation import web
     from participation.extensions import babel, csrf, db, limiter, login_manager
-    from participation.i18n import select_locale, select_timezone
+    from participation.i18n import compile_catalogues, select_locale, select_timezone
+
+    compile_catalogues(Path(app.root_path) / "translations")
 
     db.init_app(app)
     csrf.init_app(app)

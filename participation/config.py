@@ -45,6 +45,8 @@ def load_config(instance: Path) -> dict:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per minute"),
+        "EDIT_LINK_RATE_LIMIT": os.environ.get("EDIT_LINK_RATE_LIMIT", "5 per hour"),
+        "PRIVACY_RATE_LIMIT": os.environ.get("PRIVACY_RATE_LIMIT", "5 per hour"),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", secure),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -48,6 +48,8 @@ def load_demo(session: Session, *, now: dt.datetime) -> str:
 
 def _extra_loaders() -> list:
     """Each capability's demo content, in dependency order; each returns how many rows it added."""
+    from participation.formbuilder.demo import load_demo as formbuilder_demo
+    from participation.privacy.demo import load_demo as privacy_demo
     from participation.register.demo import load_demo as register_demo
 
-    return [register_demo]
+    return [register_demo, privacy_demo, formbuilder_demo]

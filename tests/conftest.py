@@ -120,7 +120,7 @@ def db(app: Flask) -> Iterator[Any]:
     database.session.remove()
     transaction.rollback()
     connection.close()
-    database.session.configure(bind=None, join_transaction_mode="conservative_savepoint")
+    database.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
     limiter.reset()
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.db import Base, utcnow
+
+if TYPE_CHECKING:
+    from participation.accounts.models import User
 
 LANGUAGES = ("fi", "sv", "en")
 
@@ -55,11 +59,15 @@ class Association(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Set when this row was merged into another; merged rows are kept for their history only.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("association.id"), default=None)
+    # Case-folded name, registry number, area and e-mail, kept by the services: SQLite's lower()
+    # folds ASCII only, and names like "Ämmälän kyläyhdistys" must be found as "ämmälä".
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
     category: Mapped[Category | None] = relationship()
     people: Mapped[list[Person]] = relationship(
-        secondary=representation, back_populates="associations"
+        secondary=representation, back_populates="associations", order_by="Person.name"
     )
+    merged_into: Mapped[Association | None] = relationship(remote_side="Association.id")
 
 
 class Person(Base):
@@ -73,9 +81,11 @@ class Person(Base):
     language: Mapped[str] = mapped_column(String(2), default="fi")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Case-folded name and e-mail, kept by the services (see Association.search_text).
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
     associations: Mapped[list[Association]] = relationship(
-        secondary=representation, back_populates="people"
+        secondary=representation, back_populates="people", order_by="Association.name"
     )
 
 
@@ -96,6 +106,8 @@ class AssociationChange(Base):
     )
     # {"field": [old, new], ...}
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    staff_user: Mapped[User | None] = relationship("User")
 
 
 __all__ = [

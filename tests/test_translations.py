@@ -1,0 +1,56 @@
+"""Every user-visible string is translated into Finnish and Swedish, with the same placeholders."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUES = ROOT / "participation" / "translations"
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+def _extracted() -> set[str]:
+    method_map = [
+        ("participation/**.py", "python"),
+        ("templates/**.html", "jinja2"),
+        ("templates/**.txt", "jinja2"),
+    ]
+    found: set[str] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, keywords=KEYWORDS
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+@pytest.fixture(scope="module")
+def extracted() -> set[str]:
+    messages = _extracted()
+    assert len(messages) > 100  # the extraction itself works
+    return messages
+
+
+@pytest.mark.parametrize("locale", ["fi", "sv"])
+def test_catalogue_is_complete(extracted: set[str], locale: str) -> None:
+    with (CATALOGUES / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    missing, broken = [], []
+    for msgid in sorted(extracted):
+        message = catalog.get(msgid)
+        translations = [] if message is None else (
+            list(message.string) if isinstance(message.string, tuple) else [message.string]
+        )
+        if message is None or message.fuzzy or not all(translations):
+            missing.append(msgid)
+            continue
+        for translated in translations:
+            if set(PLACEHOLDER.findall(translated)) - set(PLACEHOLDER.findall(msgid)):
+                broken.append(msgid)
+    assert not missing, f"{len(missing)} untranslated in {locale}: {missing[:15]}"
+    assert not broken, f"placeholders that the source lacks in {locale}: {broken}"
