@@ -11,7 +11,7 @@ from flask import Flask, Response, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, SecurityError
 
 from participation.errors import DomainError
 from participation.extensions import db
@@ -106,6 +106,11 @@ def init_app(app: Flask) -> None:
         return render_error(
             413, _("The file or text sent was too large (at most %(mb)s MB).", mb=limit)
         )
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(error: SecurityError) -> Response:
+        # No URLs can be built for a host we do not serve, so no page either.
+        return Response("Bad request: untrusted host\n", 400, mimetype="text/plain")
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> tuple[str, int] | HTTPException:

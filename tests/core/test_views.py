@@ -90,3 +90,12 @@ def test_logo_from_instance(app: Any, client: Any) -> None:
         assert client.get("/logo").status_code == 404
     finally:
         app.config["MUNICIPALITY_LOGO"] = ""
+
+
+def test_trusted_hosts_refuse_other_host_headers(app: Any, client: Any) -> None:
+    app.config["TRUSTED_HOSTS"] = ["osallistu.example.fi"]
+    try:
+        assert client.get("/health", headers={"Host": "osallistu.example.fi"}).status_code == 200
+        assert client.get("/health", headers={"Host": "evil.example"}).status_code == 400
+    finally:
+        app.config["TRUSTED_HOSTS"] = None
