@@ -97,7 +97,9 @@ def worker(workers: int) -> None:
     """Run the task queue's consumer (mail delivery, PDF rendering)."""
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     huey = current_app.extensions["huey"]
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
     click.echo(f"Worker started ({workers} threads) on {current_app.config['QUEUE_URL']}.")

@@ -43,8 +43,10 @@ def test_catalogue_is_complete(extracted: set[str], locale: str) -> None:
     missing, broken = [], []
     for msgid in sorted(extracted):
         message = catalog.get(msgid)
-        translations = [] if message is None else (
-            list(message.string) if isinstance(message.string, tuple) else [message.string]
+        translations = (
+            []
+            if message is None
+            else (list(message.string) if isinstance(message.string, tuple) else [message.string])
         )
         if message is None or message.fuzzy or not all(translations):
             missing.append(msgid)
