@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from participation import tokens
-from participation.register import services
+from participation.register import links, people, services, values
 from participation.register.models import Association, Category, Person
 
 # name, category key, area, registry number, e-mail, website, activities, active
@@ -108,11 +108,11 @@ def load_demo(session: Session, *, now: dt.datetime) -> int:
     added = len(categories) - before
 
     existing = {
-        services.fold(a.name): a
+        values.fold(a.name): a
         for a in session.scalars(select(Association).where(Association.merged_into_id.is_(None)))
     }
     for name, key, area, number, email, website, description, active in ASSOCIATIONS:
-        if services.fold(name) in existing:
+        if values.fold(name) in existing:
             continue
         association = services.create_association(
             session,
@@ -129,7 +129,7 @@ def load_demo(session: Session, *, now: dt.datetime) -> int:
             now=now - dt.timedelta(days=30),
             source="import",
         )
-        existing[services.fold(name)] = association
+        existing[values.fold(name)] = association
         added += 1
         if name == SELF_UPDATED:
             _update_through_link(session, association, now=now)
@@ -138,13 +138,13 @@ def load_demo(session: Session, *, now: dt.datetime) -> int:
     for name, email, language, names in PEOPLE:
         if email in known_people:
             continue
-        services.create_person(
+        people.create_person(
             session,
             {
                 "name": name,
                 "email": email,
                 "language": language,
-                "association_ids": [existing[services.fold(n)].id for n in names],
+                "association_ids": [existing[values.fold(n)].id for n in names],
             },
             now=now - dt.timedelta(days=30),
             staff_user_id=None,
@@ -158,14 +158,14 @@ def _update_through_link(session: Session, association: Association, *, now: dt.
     when = now - dt.timedelta(days=3)
     token = tokens.issue_link(
         session,
-        purpose=services.EDIT_PURPOSE,
+        purpose=links.EDIT_PURPOSE,
         subject_id=association.id,
         lifetime=dt.timedelta(hours=1),
         now=when,
     )
-    data = {name: getattr(association, name) for name in services.LINK_FIELDS if name != "category"}
+    data = {name: getattr(association, name) for name in links.LINK_FIELDS if name != "category"}
     data["category"] = association.category_id
     data["description"] = (
         "Ylläpitää kylätaloa, uimarantaa ja kesäistä kylätorin kirppistä. Uudet jäsenet tervetulleita!"
     )
-    services.save_by_edit_link(session, token, data, now=when, locale="fi")
+    links.save_by_edit_link(session, token, data, now=when, locale="fi")

@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from participation.register.services import (
+from participation.register.values import (
     AREA_MAX,
     CATEGORY_NAME_MAX,
     DESCRIPTION_MAX,

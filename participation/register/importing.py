@@ -1,8 +1,9 @@
-"""Reading an uploaded association list: CSV (UTF-8, with or without BOM, comma or semicolon, as
-Finnish Excel saves it) or XLSX, into rows of text keyed by our column names.
+"""Importing an uploaded association list: CSV (UTF-8, with or without BOM, comma or semicolon,
+as Finnish Excel saves it) or XLSX.
 
-Only the file is judged here (type, encoding, header, size); the rows' values are checked by
-`services.import_associations`, which reports every bad row.
+`read_table` judges only the file (type, encoding, header, size) and reads it into rows of text
+keyed by our column names; `import_associations` then checks every row's values, reports every bad
+row, and adds the associations only when there are none.
 """
 
 from __future__ import annotations
@@ -14,13 +15,37 @@ import io
 import re
 import warnings
 import zipfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from participation.errors import Invalid
+from participation.register.models import Association, Category
+from participation.register.services import (
+    _apply,
+    _category_lookup,
+    _new_association,
+    list_categories,
+)
+from participation.register.values import (
+    AREA_MAX,
+    CATEGORY_NAME_MAX,
+    DESCRIPTION_MAX,
+    EMAIL_MAX,
+    NAME_MAX,
+    REGISTRY_MAX,
+    WEBSITE_MAX,
+    fold,
+    normalise_email,
+    normalise_registry_number,
+    normalise_website,
+    parse_active,
+)
 
 MAX_ROWS = 5000
 # An XLSX is a zip: refuse one that would unpack to far more than any real list (zip bombs).
@@ -223,3 +248,186 @@ def _table(records: list[tuple[int, list[Any]]]) -> Table:
                 cells[column] = _text(values[index], column).strip()
         table.rows.append((number, cells))
     return table
+
+
+# --- importing the rows ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    row: int
+    reasons: list[str]
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0
+    problems: list[ImportProblem] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def import_associations(
+    session: Session,
+    filename: str,
+    data: bytes,
+    *,
+    now: dt.datetime,
+    staff_user_id: int | None,
+) -> ImportResult:
+    """Import a CSV or XLSX file all or nothing: every row is checked first, and only a file
+    without a single bad row adds anything (in the caller's transaction).
+
+    Raises Invalid when the file itself cannot be read (type, encoding, no name column, too
+    many rows); bad rows are reported in the result instead.
+    """
+    table = read_table(filename, data)
+    categories = _category_lookup(list_categories(session))
+    existing = session.execute(
+        select(Association.name, Association.registry_number, Association.email).where(
+            Association.merged_into_id.is_(None)
+        )
+    ).all()
+    by_number = {row.registry_number: row.name for row in existing if row.registry_number}
+    by_email_name = {(row.email, fold(row.name)): row.name for row in existing if row.email}
+    seen_number: dict[str, int] = {}
+    seen_email_name: dict[tuple[str, str], int] = {}
+    result = ImportResult(rows=len(table.rows), ignored_columns=table.ignored)
+    clean_rows: list[dict[str, Any]] = []
+
+    for number, cells in table.rows:
+        reasons: list[str] = []
+        values = _clean_import_row(cells, categories, reasons)
+        registry = values.get("registry_number", "")
+        key = (values.get("email", ""), fold(values.get("name", "")))
+        if registry:
+            if registry in by_number:
+                reasons.append(
+                    _(
+                        "Registry number %(number)s is already registered for %(name)s.",
+                        number=registry,
+                        name=by_number[registry],
+                    )
+                )
+            elif registry in seen_number:
+                reasons.append(
+                    _(
+                        "Registry number %(number)s is also on row %(row)s.",
+                        number=registry,
+                        row=seen_number[registry],
+                    )
+                )
+            seen_number.setdefault(registry, number)
+        if key[0] and key[1]:
+            if key in by_email_name:
+                reasons.append(
+                    _(
+                        "%(name)s is already registered with this e-mail address.",
+                        name=by_email_name[key],
+                    )
+                )
+            elif key in seen_email_name:
+                reasons.append(
+                    _(
+                        "The same name and e-mail address are also on row %(row)s.",
+                        row=seen_email_name[key],
+                    )
+                )
+            seen_email_name.setdefault(key, number)
+        if reasons:
+            result.problems.append(ImportProblem(number, reasons))
+        else:
+            clean_rows.append(values)
+
+    if result.problems:
+        return result
+    for values in clean_rows:
+        association = _new_association(now)
+        session.add(association)
+        _apply(
+            session,
+            association,
+            values,
+            source="import",
+            now=now,
+            staff_user_id=staff_user_id,
+            extra={"created": [None, True]},
+        )
+    session.flush()
+    result.created = len(clean_rows)
+    return result
+
+
+def _clean_import_row(
+    cells: Mapping[str, str], categories: Mapping[str, Category], reasons: list[str]
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    limits = {
+        "name": (NAME_MAX, _("name")),
+        "registry_number": (REGISTRY_MAX, _("registry number")),
+        "category": (CATEGORY_NAME_MAX, _("category")),
+        "area": (AREA_MAX, _("area")),
+        "email": (EMAIL_MAX, _("e-mail")),
+        "website": (WEBSITE_MAX, _("website")),
+        "description": (DESCRIPTION_MAX, _("description")),
+    }
+    too_long: set[str] = set()
+    for name, (limit, label) in limits.items():
+        value = cells.get(name, "").strip()
+        if len(value) > limit:
+            reasons.append(
+                _("The %(field)s is too long (at most %(n)s characters).", field=label, n=limit)
+            )
+            too_long.add(name)
+        values[name] = value
+    if not values["name"]:
+        reasons.append(_("The name is missing."))
+    checks: tuple[tuple[str, Callable[[str], str], Callable[[str], str]], ...] = (
+        (
+            "registry_number",
+            normalise_registry_number,
+            lambda v: _(
+                "The registry number %(value)s is malformed (digits, e.g. 123.456).", value=v
+            ),
+        ),
+        (
+            "email",
+            lambda v: normalise_email(v) if v else "",
+            lambda v: _("The e-mail address %(value)s is not valid.", value=v),
+        ),
+        (
+            "website",
+            normalise_website,
+            lambda v: _("The web address %(value)s is not valid.", value=v),
+        ),
+    )
+    for name, normalise, message in checks:
+        if name in too_long:
+            values[name] = ""
+            continue
+        try:
+            values[name] = normalise(values[name])
+        except ValueError:
+            reasons.append(message(values[name]))
+            values[name] = ""
+    category_name = values.pop("category")
+    values["category"] = None
+    if category_name:
+        category = categories.get(fold(category_name))
+        if category is None:
+            reasons.append(_("Unknown category %(value)s.", value=category_name))
+        elif not category.active:
+            reasons.append(_("The category %(value)s is no longer in use.", value=category_name))
+        else:
+            values["category"] = category
+    try:
+        values["active"] = parse_active(cells.get("active", ""))
+    except ValueError:
+        reasons.append(
+            _("The active column says %(value)s; use yes or no.", value=cells.get("active", ""))
+        )
+    return values

@@ -27,7 +27,17 @@ from participation.errors import DomainError, Invalid, WrongState
 from participation.extensions import db, limiter
 from participation.mail import tasks as mail_tasks
 from participation.pagination import Page, page_arg
-from participation.register import bp, exporting, importing, services
+from participation.register import (
+    bp,
+    exporting,
+    importing,
+    links,
+    listing,
+    merging,
+    people,
+    services,
+    values,
+)
 from participation.register.forms import (
     FIELD_LABELS,
     AssociationDetailsForm,
@@ -98,16 +108,16 @@ def _form_data(association: Association) -> dict[str, Any]:
 @bp.get("/staff/associations")
 @view_required
 def list_associations() -> str:
-    flt = services.parse_filter(request.args)
+    flt = listing.parse_filter(request.args)
     page = page_arg(request.args)
-    rows, total = services.search_associations(db.session, flt, page=page, per_page=_per_page())
+    rows, total = listing.search_associations(db.session, flt, page=page, per_page=_per_page())
     return render_page_or_partial(
         "register/associations.html",
         "register/_association_results.html",
         results=Page(rows, page, _per_page(), total),
         flt=flt,
         categories=services.list_categories(db.session),
-        areas=services.list_areas(db.session),
+        areas=listing.list_areas(db.session),
         can_manage=can_manage(current_user),
     )
 
@@ -117,8 +127,8 @@ def list_associations() -> str:
 def export_associations(fmt: str) -> Response:
     if fmt not in {"csv", "xlsx"}:
         abort(404)
-    flt = services.parse_filter(request.args)
-    header, rows = services.export_associations(db.session, flt, locale=_locale())
+    flt = listing.parse_filter(request.args)
+    header, rows = exporting.export_associations(db.session, flt, locale=_locale())
     stamp = _now().astimezone(HELSINKI).date().isoformat()
     if fmt == "csv":
         body, mimetype = exporting.to_csv(header, rows), exporting.CSV_MIMETYPE
@@ -154,7 +164,7 @@ def create_association() -> str | Response:
         "register/association_form.html",
         form=form,
         association=None,
-        description_max=services.DESCRIPTION_MAX,
+        description_max=values.DESCRIPTION_MAX,
     )
 
 
@@ -202,14 +212,14 @@ def edit_association(association_id: int) -> str | Response:
         "register/association_form.html",
         form=form,
         association=association,
-        description_max=services.DESCRIPTION_MAX,
+        description_max=values.DESCRIPTION_MAX,
     )
 
 
 @bp.post("/staff/associations/<int:association_id>/send-link")
 @manage_required
 def send_edit_link(association_id: int) -> Response:
-    association = services.send_edit_link(
+    association = links.send_edit_link(
         db.session,
         association_id,
         now=_now(),
@@ -231,7 +241,7 @@ def merge_associations() -> str | Response:
     pick = MergePickForm(request.args)
     if keep_id and duplicate_id:
         try:
-            comparison = services.compare_associations(
+            comparison = merging.compare_associations(
                 db.session, keep_id, duplicate_id, locale=_locale()
             )
         except (Invalid, WrongState) as exc:
@@ -254,7 +264,7 @@ def merge_associations() -> str | Response:
                     for f in comparison.differing
                     if form[f"take_{f.field}"].data == "duplicate"
                 ]
-                services.merge_associations(
+                merging.merge_associations(
                     db.session,
                     keep_id=keep_id,
                     duplicate_id=duplicate_id,
@@ -280,11 +290,11 @@ def merge_associations() -> str | Response:
             )
     choices = [SelectChoice("", _("Choose an association"))] + [
         SelectChoice(str(a.id), f"{a.name} ({a.registry_number})" if a.registry_number else a.name)
-        for a in services.list_association_choices(db.session)
+        for a in listing.list_association_choices(db.session)
     ]
     pick.keep.choices = choices
     pick.duplicate.choices = choices
-    candidates = services.find_duplicate_candidates(db.session, keep_id) if keep_id else []
+    candidates = merging.find_duplicate_candidates(db.session, keep_id) if keep_id else []
     return render_template(
         "register/merge_pick.html", pick=pick, keep_id=keep_id, candidates=candidates
     )
@@ -298,7 +308,7 @@ def import_associations() -> str | Response:
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            result = services.import_associations(
+            result = importing.import_associations(
                 db.session,
                 upload.filename or "",
                 upload.read(),
@@ -358,7 +368,7 @@ def download_import_template() -> Response:
 def list_people() -> str:
     q = (request.args.get("q") or "").strip()[:200]
     page = page_arg(request.args)
-    rows, total = services.search_people(db.session, q, page=page, per_page=_per_page())
+    rows, total = people.search_people(db.session, q, page=page, per_page=_per_page())
     return render_page_or_partial(
         "register/people.html",
         "register/_people_results.html",
@@ -373,14 +383,14 @@ def list_people() -> str:
 def show_person(person_id: int) -> str:
     return render_template(
         "register/person.html",
-        person=services.get_person(db.session, person_id),
+        person=people.get_person(db.session, person_id),
         can_manage=can_manage(current_user),
     )
 
 
 def _person_choices(form: PersonForm) -> None:
     form.association_ids.choices = [
-        SelectChoice(a.id, a.name) for a in services.list_association_choices(db.session)
+        SelectChoice(a.id, a.name) for a in listing.list_association_choices(db.session)
     ]
 
 
@@ -392,7 +402,7 @@ def create_person() -> str | Response:
     _person_choices(form)
     if form.validate_on_submit():
         try:
-            person = services.create_person(
+            person = people.create_person(
                 db.session, form.values(), now=_now(), staff_user_id=current_user.id
             )
         except Invalid as exc:
@@ -407,7 +417,7 @@ def create_person() -> str | Response:
 @bp.route("/staff/people/<int:person_id>/edit", methods=["GET", "POST"])
 @manage_required
 def edit_person(person_id: int) -> str | Response:
-    person = services.get_person(db.session, person_id)
+    person = people.get_person(db.session, person_id)
     form = PersonForm(
         data={
             "name": person.name,
@@ -419,7 +429,7 @@ def edit_person(person_id: int) -> str | Response:
     _person_choices(form)
     if form.validate_on_submit():
         try:
-            services.update_person(
+            people.update_person(
                 db.session, person_id, form.values(), now=_now(), staff_user_id=current_user.id
             )
         except Invalid as exc:
@@ -528,7 +538,7 @@ def _too_many_requests(error: TooManyRequests) -> tuple[str, int]:
 def request_edit_link() -> str | Response:
     form = RequestLinkForm()
     if form.validate_on_submit():
-        services.request_edit_link(
+        links.request_edit_link(
             db.session,
             form.email.data,
             now=_now(),
@@ -556,14 +566,14 @@ def _link_problem(exc: DomainError) -> tuple[str, int]:
 def edit_by_link(token: str) -> str | Response | tuple[str, int]:
     now = _now()
     try:
-        association = services.open_edit_link(db.session, token, now=now)
+        association = links.open_edit_link(db.session, token, now=now)
     except (LinkExpired, LinkInvalid) as exc:
         return _link_problem(exc)
     form = AssociationDetailsForm(data=_form_data(association))
     form.set_categories(services.list_categories(db.session), _locale(), association.category_id)
     if form.validate_on_submit():
         try:
-            services.save_by_edit_link(db.session, token, form.values(), now=now, locale=_locale())
+            links.save_by_edit_link(db.session, token, form.values(), now=now, locale=_locale())
         except Invalid as exc:
             _show_errors(form, exc)
         except (LinkExpired, LinkInvalid) as exc:
@@ -581,7 +591,7 @@ def edit_by_link(token: str) -> str | Response | tuple[str, int]:
         "register/edit_by_link.html",
         form=form,
         association=association,
-        description_max=services.DESCRIPTION_MAX,
+        description_max=values.DESCRIPTION_MAX,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from participation.register import services
+from participation.register import people, services
 from participation.register.models import Association, Category, Person
 
 # Factories date their rows before the tests' own times, so "newest first" is well defined.
@@ -65,7 +65,7 @@ def make_person(db: Any) -> Callable[..., Person]:
             "association_ids": [a.id for a in associations],
         }
         values.update(overrides)
-        person = services.create_person(db, values, now=CREATED, staff_user_id=None)
+        person = people.create_person(db, values, now=CREATED, staff_user_id=None)
         db.commit()
         return person
 

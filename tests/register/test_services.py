@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from participation import tokens
 from participation.errors import Invalid, NotFound, WrongState
 from participation.mail.models import OutboxMessage
-from participation.register import services
+from participation.register import links, listing, merging, people, services, values
 from participation.register.demo import load_demo
 from participation.register.models import Association, AssociationChange, Category, Person
 
@@ -37,13 +37,13 @@ def _errors(exc: pytest.ExceptionInfo[Invalid]) -> dict[str, list[str]]:
     [("123456", "123.456"), ("123.456", "123.456"), (" 12.345 ", "12.345"), ("7", "7"), ("", "")],
 )
 def test_registry_numbers_are_normalised(raw: str, expected: str) -> None:
-    assert services.normalise_registry_number(raw) == expected
+    assert values.normalise_registry_number(raw) == expected
 
 
 @pytest.mark.parametrize("raw", ["12a.456", "123,456", "1234.56", "123.45.678", "-1", "1" * 12])
 def test_malformed_registry_numbers_are_refused(raw: str) -> None:
     with pytest.raises(ValueError):
-        services.normalise_registry_number(raw)
+        values.normalise_registry_number(raw)
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_malformed_registry_numbers_are_refused(raw: str) -> None:
     [("www.example.fi", "https://www.example.fi"), ("http://a.example/x", "http://a.example/x")],
 )
 def test_websites_get_a_scheme(raw: str, expected: str) -> None:
-    assert services.normalise_website(raw) == expected
+    assert values.normalise_website(raw) == expected
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_websites_get_a_scheme(raw: str, expected: str) -> None:
 )
 def test_websites_must_be_http_addresses(raw: str) -> None:
     with pytest.raises(ValueError):
-        services.normalise_website(raw)
+        values.normalise_website(raw)
 
 
 # --- categories -------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_bad_input_gets_a_message_per_field(db: Any, categories: dict[str, Categ
                 "category": 99_999,
                 "email": "not-an-address",
                 "website": "javascript:alert(1)",
-                "description": "x" * (services.DESCRIPTION_MAX + 1),
+                "description": "x" * (values.DESCRIPTION_MAX + 1),
                 "area": "a" * 500,
             },
             now=NOW,
@@ -254,8 +254,8 @@ def test_missing_association_is_not_found(db: Any) -> None:
 
 
 def _names(db: Any, **filters: Any) -> list[str]:
-    flt = services.parse_filter(filters)
-    rows, _total = services.search_associations(db, flt, page=1, per_page=100)
+    flt = listing.parse_filter(filters)
+    rows, _total = listing.search_associations(db, flt, page=1, per_page=100)
     return [a.name for a in rows]
 
 
@@ -294,14 +294,14 @@ def test_filters_by_category_area_and_status_and_sorts_by_name(
         "b Seniorit ry",
         "C Urheilijat ry",
     ]
-    assert services.list_areas(db) == ["Keskusta", "Rantala"]
+    assert listing.list_areas(db) == ["Keskusta", "Rantala"]
 
 
 def test_pages_hold_per_page_rows_and_the_total(db: Any, make_association: Any) -> None:
     for n in range(7):
         make_association(name=f"Yhdistys {n:02d} ry")
-    flt = services.parse_filter({})
-    rows, total = services.search_associations(db, flt, page=3, per_page=3)
+    flt = listing.parse_filter({})
+    rows, total = listing.search_associations(db, flt, page=3, per_page=3)
     assert total == 7 and [a.name for a in rows] == ["Yhdistys 06 ry"]
 
 
@@ -324,7 +324,7 @@ def test_merge_keeps_chosen_values_moves_people_and_records_both_histories(
     both = make_person(associations=(keep, dup), name="Matti Mallinen")
     only_dup = make_person(associations=(dup,), name="Teppo Testinen")
 
-    services.merge_associations(
+    merging.merge_associations(
         db,
         keep_id=keep.id,
         duplicate_id=dup.id,
@@ -361,20 +361,20 @@ def test_merge_refuses_the_same_row_twice_and_already_merged_rows(
 ) -> None:
     a, b, c = make_association(), make_association(), make_association()
     with pytest.raises(Invalid):
-        services.merge_associations(
+        merging.merge_associations(
             db, keep_id=a.id, duplicate_id=a.id, take_from_duplicate=[], now=NOW, staff_user_id=None
         )
-    services.merge_associations(
+    merging.merge_associations(
         db, keep_id=b.id, duplicate_id=c.id, take_from_duplicate=[], now=NOW, staff_user_id=None
     )
     with pytest.raises(WrongState):
-        services.merge_associations(
+        merging.merge_associations(
             db, keep_id=a.id, duplicate_id=c.id, take_from_duplicate=[], now=NOW, staff_user_id=None
         )
     with pytest.raises(WrongState):
         services.update_association(db, c.id, {"name": "x"}, now=NOW, staff_user_id=None)
     # A row merged earlier follows along when its target is merged in turn.
-    services.merge_associations(
+    merging.merge_associations(
         db, keep_id=a.id, duplicate_id=b.id, take_from_duplicate=[], now=NOW, staff_user_id=None
     )
     assert c.merged_into_id == a.id or db.get(Association, c.id).merged_into_id == a.id
@@ -385,7 +385,7 @@ def test_duplicate_candidates_share_number_email_or_name(db: Any, make_associati
     same_email = make_association(name="FC Esimerkkilä", email="fc@example.fi")
     same_name = make_association(name="fc esimerkkilä ry", email="toinen@example.fi")
     make_association(name="Muu ry", email="muu@example.fi")
-    found = services.find_duplicate_candidates(db, a.id)
+    found = merging.find_duplicate_candidates(db, a.id)
     assert {x.id for x in found} == {same_email.id, same_name.id}
 
 
@@ -396,7 +396,7 @@ def test_people_have_unique_normalised_addresses_and_their_links_are_recorded(
     db: Any, make_association: Any
 ) -> None:
     a, b = make_association(name="A ry"), make_association(name="B ry")
-    person = services.create_person(
+    person = people.create_person(
         db,
         {
             "name": "Liisa Esimerkki",
@@ -409,12 +409,12 @@ def test_people_have_unique_normalised_addresses_and_their_links_are_recorded(
     )
     assert person.email == "liisa@example.fi" and person.associations == [a]
     with pytest.raises(Invalid) as exc:
-        services.create_person(
+        people.create_person(
             db, {"name": "Toinen", "email": "LIISA@example.fi"}, now=NOW, staff_user_id=None
         )
     assert _errors(exc)["email"] == ["Another person already has this e-mail address."]
     with pytest.raises(Invalid) as exc:
-        services.create_person(
+        people.create_person(
             db,
             {"name": "", "email": "x", "language": "de", "association_ids": [999_999]},
             now=NOW,
@@ -422,7 +422,7 @@ def test_people_have_unique_normalised_addresses_and_their_links_are_recorded(
         )
     assert set(_errors(exc)) == {"name", "email", "language", "association_ids"}
 
-    services.update_person(
+    people.update_person(
         db,
         person.id,
         {
@@ -442,12 +442,10 @@ def test_people_have_unique_normalised_addresses_and_their_links_are_recorded(
         "person_added"
     }
 
-    rows, total = services.search_people(db, "LIISA", page=1, per_page=10)
+    rows, total = people.search_people(db, "LIISA", page=1, per_page=10)
     assert total == 1 and rows == [person]
-    assert services.find_or_create_person(db, email="liisa@EXAMPLE.fi", name="x", now=NOW) is person
-    other = services.find_or_create_person(
-        db, email="uusi@example.fi", name="Uusi Ihminen", now=NOW
-    )
+    assert people.find_or_create_person(db, email="liisa@EXAMPLE.fi", name="x", now=NOW) is person
+    other = people.find_or_create_person(db, email="uusi@example.fi", name="Uusi Ihminen", now=NOW)
     assert other.id != person.id and db.get(Person, other.id).name == "Uusi Ihminen"
 
 
@@ -466,12 +464,12 @@ def test_a_link_is_mailed_only_to_a_registered_active_association(
     make_association(name="Lepäävä ry", email="lepaava@example.fi", active=False)
     kwargs = {"now": NOW, "lifetime": dt.timedelta(hours=72), "link_for": _link_for, "locale": "fi"}
 
-    assert services.request_edit_link(db, "nobody@example.fi", **kwargs) == 0
-    assert services.request_edit_link(db, "not an address", **kwargs) == 0
-    assert services.request_edit_link(db, "lepaava@example.fi", **kwargs) == 0
+    assert links.request_edit_link(db, "nobody@example.fi", **kwargs) == 0
+    assert links.request_edit_link(db, "not an address", **kwargs) == 0
+    assert links.request_edit_link(db, "lepaava@example.fi", **kwargs) == 0
     assert db.scalar(select(func.count(OutboxMessage.id))) == 0
 
-    assert services.request_edit_link(db, " YHTEINEN@example.fi ", **kwargs) == 2
+    assert links.request_edit_link(db, " YHTEINEN@example.fi ", **kwargs) == 2
     [message] = db.scalars(select(OutboxMessage)).all()
     assert message.recipient == "yhteinen@example.fi"
     assert "Aktiivinen ry" in message.body_text and "Toinen aktiivinen ry" in message.body_text
@@ -481,12 +479,12 @@ def test_a_link_is_mailed_only_to_a_registered_active_association(
 def test_bad_input_through_the_link_leaves_it_unspent(db: Any, make_association: Any) -> None:
     a = make_association(name="Linkkiyhdistys ry")
     token = tokens.issue_link(
-        db, purpose=services.EDIT_PURPOSE, subject_id=a.id, lifetime=dt.timedelta(hours=1), now=NOW
+        db, purpose=links.EDIT_PURPOSE, subject_id=a.id, lifetime=dt.timedelta(hours=1), now=NOW
     )
     with pytest.raises(Invalid):
-        services.save_by_edit_link(db, token, {"name": ""}, now=NOW, locale="fi")
-    assert services.open_edit_link(db, token, now=NOW) is a
-    services.save_by_edit_link(
+        links.save_by_edit_link(db, token, {"name": ""}, now=NOW, locale="fi")
+    assert links.open_edit_link(db, token, now=NOW) is a
+    links.save_by_edit_link(
         db,
         token,
         {"name": "Linkkiyhdistys ry", "area": "Rantala", "email": a.email},
@@ -494,7 +492,7 @@ def test_bad_input_through_the_link_leaves_it_unspent(db: Any, make_association:
         locale="fi",
     )
     with pytest.raises(tokens.LinkInvalid):
-        services.open_edit_link(db, token, now=NOW)
+        links.open_edit_link(db, token, now=NOW)
     change = db.scalars(select(AssociationChange).order_by(AssociationChange.id.desc())).first()
     assert change.source == "edit_link" and change.changes["area"] == ["", "Rantala"]
 
@@ -503,12 +501,12 @@ def test_links_of_merged_associations_stop_working(db: Any, make_association: An
     keep, dup = make_association(), make_association()
     token = tokens.issue_link(
         db,
-        purpose=services.EDIT_PURPOSE,
+        purpose=links.EDIT_PURPOSE,
         subject_id=dup.id,
         lifetime=dt.timedelta(hours=1),
         now=NOW,
     )
-    services.merge_associations(
+    merging.merge_associations(
         db,
         keep_id=keep.id,
         duplicate_id=dup.id,
@@ -517,7 +515,7 @@ def test_links_of_merged_associations_stop_working(db: Any, make_association: An
         staff_user_id=None,
     )
     with pytest.raises(tokens.LinkInvalid):
-        services.open_edit_link(db, token, now=NOW)
+        links.open_edit_link(db, token, now=NOW)
 
 
 # --- demo -------------------------------------------------------------------------------------
