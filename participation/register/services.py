@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -251,10 +252,13 @@ class HistoryEntry:
 
 
 def _display(field_name: str, value: Any, categories: Mapping[str, Category], locale: str) -> str:
+    """A stored value as text in `locale`, which may differ from the request's (a history or a
+    comparison shown in one language must not mix in another)."""
     if value is None or value == "":
         return ""
     if isinstance(value, bool):
-        return _("Yes") if value else _("No")
+        with force_locale(locale):
+            return _("Yes") if value else _("No")
     if field_name == "category":
         category = categories.get(value)
         return category.name(locale) if category else str(value)

@@ -48,7 +48,14 @@ def test_unknown_page_is_a_friendly_404(client: Any) -> None:
 def test_accessibility_statement(client: Any) -> None:
     response = client.get("/accessibility")
     assert response.status_code == 200
-    assert "306/2019" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "306/2019" in html
+    # Supervision moved to a new agency in 2026: the statement points to the guidance site only.
+    assert (
+        "Jos et ole tyytyväinen vastaukseemme, voit ottaa yhteyttä valvontaviranomaiseen."
+        " Ohjeet löydät osoitteesta www.saavutettavuusvaatimukset.fi." in html
+    )
+    assert "aluehallintovirasto" not in html.lower()
 
 
 def test_theme_serves_configured_accent(app: Any, client: Any) -> None:

@@ -249,7 +249,10 @@ def test_deleting_an_answered_question_is_refused(
 ) -> None:
     with pytest.raises(Conflict) as caught:
         services.delete_question(db, answered, keys(answered)[0], now=now)
-    assert "Alue" in caught.value.message and "answers" in caught.value.message
+    assert caught.value.message == (
+        "Kysymystä ”Alue” ei voi poistaa, koska lomakkeeseen on jo vastattu."
+        " Voit silti muotoilla sen uudelleen."
+    )
     assert len(answered.questions) == 2
 
 
@@ -265,7 +268,9 @@ def test_retyping_an_answered_question_is_refused(
 ) -> None:
     with pytest.raises(Invalid) as caught:
         services.update_question(db, answered, keys(answered)[0], spec("short_text"), now=now)
-    assert "type" in caught.value.errors["question_type"][0]
+    assert caught.value.errors["question_type"] == [
+        "Lomakkeeseen on jo vastattu, joten tämän kysymyksen tyyppiä ei voi muuttaa."
+    ]
     assert answered.questions[0]["type"] == "single_choice"
 
 

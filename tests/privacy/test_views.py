@@ -53,7 +53,7 @@ def test_known_and_unknown_addresses_get_the_same_page_and_only_the_known_is_mai
     known_page = client.get(known.headers["Location"]).get_data(as_text=True)
     unknown_page = client.get(unknown.headers["Location"]).get_data(as_text=True)
     assert _without_csrf(known_page) == _without_csrf(unknown_page)
-    assert "If the address is in our records" in known_page
+    assert "Jos osoite on tiedoissamme, olemme lähettäneet siihen linkin." in known_page
 
     assert [m["To"] for m in smtp.messages] == [EMAIL]
     body = body_of(smtp.messages[0])
@@ -68,15 +68,15 @@ def test_the_request_form_keeps_what_was_typed_and_says_what_is_wrong(
     response = post("/privacy", {"email": "not an address"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Enter a valid e-mail address." in html
+    assert "Anna kelvollinen sähköpostiosoite." in html
     assert 'value="not an address"' in html
 
     empty = post("/privacy", {"email": ""}).get_data(as_text=True)
-    assert "Enter your e-mail address." in empty
+    assert "Anna sähköpostiosoitteesi." in empty
 
     huge = post("/privacy", {"email": "a" * 1_000_000 + "@example.org"})
     assert huge.status_code == 200
-    assert "at most 254 characters" in huge.get_data(as_text=True)
+    assert "Sähköpostiosoitteessa voi olla enintään 254 merkkiä." in huge.get_data(as_text=True)
 
 
 def test_hostile_input_in_the_request_form_is_escaped(client: Any, post: Any) -> None:
@@ -90,7 +90,7 @@ def test_asking_too_often_gets_a_clear_message(client: Any, post: Any) -> None:
         assert post("/privacy", {"email": f"x{n}@example.org"}).status_code == 302
     response = post("/privacy", {"email": "x9@example.org"})
     assert response.status_code == 429
-    assert "wait an hour" in response.get_data(as_text=True)
+    assert "odota tunti ja yritä sitten uudelleen" in response.get_data(as_text=True)
 
 
 def test_one_address_cannot_be_flooded_from_many_machines(client: Any, post: Any) -> None:
@@ -133,7 +133,7 @@ def test_the_mailed_link_opens_a_page_that_does_not_spend_it(
         page = client.get(path)
         assert page.status_code == 200
         html = page.get_data(as_text=True)
-        assert "Download my data" in html and "Erase my data" in html
+        assert "Lataa tietoni" in html and "Poista tietoni" in html
     assert client.get(path + "/erase").status_code == 200
     assert post(path + "/download").status_code == 200
     assert post(path + "/download").status_code == 200  # downloading may be repeated
@@ -183,12 +183,12 @@ def test_erasure_through_the_link_leaves_the_address_nowhere(
     assert places_holding(db, EMAIL)
 
     confirm = client.get(path + "/erase").get_data(as_text=True)
-    assert "Erase my data permanently" in confirm
+    assert "Poista tietoni pysyvästi" in confirm
     response = post(path + "/erase")
 
     assert response.status_code == 302
     done = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Your data was erased" in done
+    assert "Tietosi on poistettu" in done
     db.expire_all()
     assert places_holding(db, EMAIL) == []
     assert db.get(Association, own.id).name == "Annan yhdistys"
@@ -196,7 +196,7 @@ def test_erasure_through_the_link_leaves_the_address_nowhere(
     # The spent link now says so, and offers a new one.
     again = client.get(path)
     assert again.status_code == 404
-    assert "Ask for a new link" in again.get_data(as_text=True)
+    assert "Pyydä uusi linkki" in again.get_data(as_text=True)
     assert post(path + "/erase").status_code == 404
 
 
@@ -208,7 +208,7 @@ def test_expired_link_shows_a_page_offering_a_new_one(
     for response in (client.get(path), post(path + "/download"), post(path + "/erase")):
         assert response.status_code == 410
         html = response.get_data(as_text=True)
-        assert "The link has expired" in html
+        assert "Linkki on vanhentunut" in html
         assert 'href="/privacy"' in html
     assert db.get(Person, person.id) is not None
 
@@ -225,7 +225,7 @@ def test_tampered_link_shows_a_page_offering_a_new_one(
     for response in (client.get(path), post(path + "/download"), post(path + "/erase")):
         assert response.status_code == 404
         html = response.get_data(as_text=True)
-        assert "The link does not work" in html and 'href="/privacy"' in html
+        assert "Linkki ei toimi" in html and 'href="/privacy"' in html
     assert db.get(Person, person.id) is not None
 
 
@@ -286,7 +286,7 @@ def test_coordinator_publishes_a_new_version_and_both_are_listed(
     )
     assert response.status_code == 302
     listing = client.get("/staff/privacy/consents").get_data(as_text=True)
-    assert "Version 2 of" in listing  # the flash
+    assert "Käyttötarkoituksen ”register” versio 2 julkaistiin." in listing  # the flash
     versions = db.scalars(select(ConsentText.version).where(ConsentText.key == "register")).all()
     assert sorted(versions) == [1, 2]
     assert "Uusi &lt;script&gt;alert(1)&lt;/script&gt;" in listing
@@ -302,13 +302,13 @@ def test_publish_form_keeps_what_was_typed_with_the_message(
         "/staff/privacy/consents/new",
         {"key": "Bad Key!", "text_fi": "", "text_sv": "Min text", "text_en": ""},
     ).get_data(as_text=True)
-    assert "Enter the text in Finnish." in html
-    assert "Use lower-case letters" in html
+    assert "Anna teksti suomeksi." in html
+    assert "Käytä pieniä kirjaimia, numeroita, yhdysmerkkejä tai alaviivoja." in html
     assert "Min text" in html and 'value="Bad Key!"' in html
 
     huge = post("/staff/privacy/consents/new", {"key": "register", "text_fi": "x" * 1_000_000})
     assert huge.status_code == 200
-    assert "Use at most 20000 characters." in huge.get_data(as_text=True)
+    assert "Käytä enintään 20000 merkkiä." in huge.get_data(as_text=True)
 
 
 def test_publishing_the_same_text_again_says_so(
@@ -320,7 +320,7 @@ def test_publishing_the_same_text_again_says_so(
     html = post("/staff/privacy/consents/new", {"key": "register", "text_fi": "Sama"}).get_data(
         as_text=True
     )
-    assert "The text is the same as the current version." in html
+    assert "Teksti on sama kuin voimassa olevassa versiossa." in html
 
 
 def test_retention_page_previews_and_runs(
@@ -335,15 +335,15 @@ def test_retention_page_previews_and_runs(
     login_as("coordinator")
 
     page = client.get("/staff/privacy/retention").get_data(as_text=True)
-    assert re.search(r"People to erase</dt><dd>1</dd>", page)
-    assert "No erasures yet." in page
+    assert re.search(r"Poistettavat henkilöt</dt><dd>1</dd>", page)
+    assert "Poistoja ei ole vielä tehty." in page
 
     response = post("/staff/privacy/retention")
     assert response.status_code == 302
     after = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "1 people erased" in after
-    assert re.search(r"People to erase</dt><dd>0</dd>", after)
-    assert "Retention period" in after  # the log row
+    assert "poistettuja henkilöitä 1," in after
+    assert re.search(r"Poistettavat henkilöt</dt><dd>0</dd>", after)
+    assert "Säilytysaika</td>" in after  # the log row
     assert set(db.scalars(select(Person.name))) == {"Old rep", "New"}
 
 

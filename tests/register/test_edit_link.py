@@ -58,13 +58,13 @@ def test_the_mailed_link_shows_the_form_on_get_and_is_spent_by_the_saving_post(
     response = post("/associations/edit-link", {"email": " KylaYhdistys@Rantala.example "})
     assert response.status_code == 302
     sent = _text(client.get(response.headers["Location"]))
-    assert "Check your e-mail" in sent and "72 hours" in sent
+    assert "Tarkista sähköpostisi" in sent and "Linkki on voimassa 72 tuntia" in sent
 
     [message] = smtp.messages
     assert message["To"] == ADDRESS
     assert [to for _from, to in smtp.envelopes] == [[ADDRESS]]
     body = body_of(message)
-    assert "Rantalan Kyläyhdistys ry" in body and "72 hours" in body
+    assert "Rantalan Kyläyhdistys ry" in body and "Linkki on voimassa 72 tuntia" in body
     path = LINK.search(body).group(1)
 
     # Opening the link (a mail scanner, then the person) does not use it up.
@@ -78,7 +78,7 @@ def test_the_mailed_link_shows_the_form_on_get_and_is_spent_by_the_saving_post(
         path, _form(association, area="Rantala–Ylikylä", description="Kylätalo ja uimaranta.")
     )
     assert saved.status_code == 302
-    assert "Thank you! The information of Rantalan Kyläyhdistys ry was saved." in _text(
+    assert "Kiitos! Yhdistyksen Rantalan Kyläyhdistys ry tiedot tallennettiin." in _text(
         client.get(saved.headers["Location"])
     )
     db.refresh(association)
@@ -87,7 +87,7 @@ def test_the_mailed_link_shows_the_form_on_get_and_is_spent_by_the_saving_post(
 
     again = post(path, _form(association, area="Toinen yritys"))
     assert again.status_code == 404
-    assert "The link does not work" in _text(again)
+    assert "Linkki ei toimi" in _text(again)
     assert 'href="/associations/edit-link"' in _text(again)
     assert client.get(path).status_code == 404
     db.refresh(association)
@@ -102,7 +102,7 @@ def test_the_mailed_link_shows_the_form_on_get_and_is_spent_by_the_saving_post(
 
     login_as("contact_person")
     detail = _text(client.get(f"/staff/associations/{association.id}"))
-    assert "The association, through its edit link" in detail
+    assert "Yhdistys muokkauslinkin kautta" in detail
     assert "Rantala–Ylikylä" in detail
 
 
@@ -123,10 +123,10 @@ def test_an_unknown_address_gets_the_same_page_and_no_mail(
 
 def test_the_request_form_keeps_what_was_typed(client: Any, post: Any) -> None:
     html = _text(post("/associations/edit-link", {"email": "<script>x</script>"}))
-    assert "Enter a valid e-mail address." in html
+    assert "Anna kelvollinen sähköpostiosoite." in html
     assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>x" not in html
     huge = post("/associations/edit-link", {"email": "a" * 1_000_000 + "@example.fi"})
-    assert huge.status_code == 200 and "Use at most 254 characters." in _text(huge)
+    assert huge.status_code == 200 and "Käytä enintään 254 merkkiä." in _text(huge)
 
 
 def test_an_expired_link_shows_a_clear_page_offering_a_new_one(
@@ -141,8 +141,8 @@ def test_an_expired_link_shows_a_clear_page_offering_a_new_one(
         response = client.get(path)
     assert response.status_code == 410
     html = _text(response)
-    assert "The link has expired" in html
-    assert 'href="/associations/edit-link"' in html and "Send me a new link" in html
+    assert "Linkki on vanhentunut" in html
+    assert 'href="/associations/edit-link"' in html and "Lähetä minulle uusi linkki" in html
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(hours=hours - 1), tick=False):
         assert client.get(path).status_code == 200
 
@@ -157,8 +157,8 @@ def test_a_tampered_link_shows_a_clear_page(
     for bad in (tampered, "/associations/edit/not-a-token", "/associations/edit/" + "x" * 5000):
         response = client.get(bad)
         assert response.status_code == 404, bad
-        assert "The link does not work" in _text(response)
-        assert "Send me a new link" in _text(response)
+        assert "Linkki ei toimi" in _text(response)
+        assert "Lähetä minulle uusi linkki" in _text(response)
     refused = post(tampered, _form(association, name="Kaapattu ry"))
     assert refused.status_code == 404
     assert client.get(path).status_code == 200  # the real link still works
@@ -180,9 +180,9 @@ def test_bad_input_through_the_link_is_shown_again_and_the_link_kept(
     )
     html = _text(response)
     assert response.status_code == 200
-    assert "Enter the association's name." in html
-    assert "Enter a valid e-mail address." in html
-    assert "Use at most 1000 characters." in html
+    assert "Anna yhdistyksen nimi." in html
+    assert "Anna kelvollinen sähköpostiosoite." in html
+    assert "Käytä enintään 1000 merkkiä." in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
     assert 'value="ei osoite"' in html
     assert client.get(path).status_code == 200
@@ -198,7 +198,9 @@ def test_a_changed_address_is_told_to_the_old_one(
     assert post(path, _form(association, email="uusi@rantala.example")).status_code == 302
     db.refresh(association)
     assert association.email == "uusi@rantala.example"
-    notices = [m for m in smtp.to(ADDRESS) if "changed" in m["Subject"]]
+    notices = [
+        m for m in smtp.to(ADDRESS) if m["Subject"] == "Yhdistyksesi sähköpostiosoite on muutettu"
+    ]
     assert len(notices) == 1 and "uusi@rantala.example" in body_of(notices[0])
     assert smtp.to("uusi@rantala.example") == []
 
@@ -212,7 +214,7 @@ def test_asking_too_often_gets_a_clear_message(
         )
     limited = post("/associations/edit-link", {"email": "kuudes@example.fi"})
     assert limited.status_code == 429
-    assert "Wait an hour" in _text(limited)
+    assert "Linkkejä on pyydetty useita lyhyessä ajassa. Odota tunti" in _text(limited)
 
 
 def test_staff_can_send_the_link_to_the_registered_address(
@@ -226,7 +228,9 @@ def test_staff_can_send_the_link_to_the_registered_address(
     silent = make_association(name="Osoitteeton ry", email="")
     refused = post(f"/staff/associations/{silent.id}/send-link")
     assert refused.status_code == 409
-    assert "no e-mail address" in _text(refused)
+    assert "Yhdistyksellä ei ole sähköpostiosoitetta, johon linkin voisi lähettää." in _text(
+        refused
+    )
 
 
 def test_merged_or_inactive_associations_get_no_link(

@@ -70,18 +70,20 @@ def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_row(
     response = _upload(post, _csv([HEADER, *GOOD, BAD_NAME, BAD_EMAIL]))
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Nothing was imported" in html
-    assert "2 rows of 5 have problems" in html
-    assert "Row 5" in html and "The name is missing." in html
-    assert "Row 6" in html and "The e-mail address soutajat(at)example.fi is not valid." in html
-    assert "Row 2" not in html and "Row 3" not in html
+    assert "Mitään ei tuotu" in html
+    assert "Tiedoston 5 rivistä 2 on virheellisiä." in html
+    assert "Rivi 5<" in html and "Nimi puuttuu." in html
+    assert (
+        "Rivi 6<" in html and "Sähköpostiosoite soutajat(at)example.fi ei ole kelvollinen." in html
+    )
+    assert "Rivi 2<" not in html and "Rivi 3<" not in html
     assert _count(db) == 0
 
     fixed = _upload(post, _csv([HEADER, *GOOD, FIXED_NAME, FIXED_EMAIL]))
     assert fixed.status_code == 302
     assert _count(db) == 5
     listing = client.get(fixed.headers["Location"]).get_data(as_text=True)
-    assert "5 associations were imported." in listing
+    assert "5 yhdistystä tuotiin." in listing
     fc = db.scalar(select(Association).where(Association.name == "FC Esimerkkilä ry"))
     assert fc.registry_number == "198.456" and fc.website == "https://fc.example"
     assert fc.category.key == "hobbies" and fc.active
@@ -90,7 +92,7 @@ def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_row(
     change = db.scalar(select(AssociationChange).where(AssociationChange.association_id == fc.id))
     assert change.source == "import"
     detail = client.get(f"/staff/associations/{fc.id}").get_data(as_text=True)
-    assert "Import from a file" in detail and "Kaisa Koordinaattori" in detail
+    assert "Tuo tiedostosta" in detail and "Kaisa Koordinaattori" in detail
 
 
 def test_every_kind_of_bad_row_is_reported_with_its_reason(
@@ -113,20 +115,20 @@ def test_every_kind_of_bad_row_is_reported_with_its_reason(
     ]
     html = _upload(post, _csv(lines)).get_data(as_text=True)
     expected = {
-        "Row 2": "Registry number 111.222 is already registered for Olemassa ry.",
-        "Row 3": "Olemassa ry is already registered with this e-mail address.",
-        "Row 5": "Registry number 333.444 is also on row 4.",
-        "Row 6": "Unknown category urheilu.",
-        "Row 7": "The registry number 12-34 is malformed",
-        "Row 8": "The description is too long (at most 1000 characters).",
-        "Row 9": "The active column says ehkä; use yes or no.",
-        "Row 10": "The web address javascript:alert(1) is not valid.",
-        "Row 12": "The same name and e-mail address are also on row 11.",
+        "Rivi 2": "Rekisterinumero 111.222 on jo rekisterissä yhdistyksellä Olemassa ry.",
+        "Rivi 3": "Yhdistys Olemassa ry on jo rekisterissä tällä sähköpostiosoitteella.",
+        "Rivi 5": "Rekisterinumero 333.444 on myös rivillä 4.",
+        "Rivi 6": "Tuntematon luokka urheilu.",
+        "Rivi 7": "Rekisterinumero 12-34 on virheellinen (numeroita, esim. 123.456).",
+        "Rivi 8": "Kentän ”kuvaus” arvo on liian pitkä (enintään 1000 merkkiä).",
+        "Rivi 9": "Sarakkeen active arvo on ehkä; käytä arvoa kyllä tai ei.",
+        "Rivi 10": "Verkko-osoite javascript:alert(1) ei ole kelvollinen.",
+        "Rivi 12": "Sama nimi ja sähköpostiosoite ovat myös rivillä 11.",
     }
     for row, reason in expected.items():
         assert f"{row}<" in html, row
         assert reason in html, reason
-    assert "Row 4<" not in html and "Row 11<" not in html
+    assert "Rivi 4<" not in html and "Rivi 11<" not in html
     assert _count(db) == 1
 
 
@@ -197,20 +199,40 @@ def test_xlsx_bad_rows_are_reported_by_their_sheet_row(
     buffer = io.BytesIO()
     workbook.save(buffer)
     html = _upload(post, buffer.getvalue(), "lista.xlsx").get_data(as_text=True)
-    assert "Row 3" in html and "The name is missing." in html
+    assert "Rivi 3<" in html and "Nimi puuttuu." in html
     assert _count(db) == 0
 
 
 @pytest.mark.parametrize(
     ("data", "filename", "message"),
     [
-        (b"%PDF-1.7\n\x00\x01binary", "yhdistykset.pdf", "Choose a CSV or XLSX file."),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "kuva.csv", "not a CSV text file"),
-        ("nimi;alue\nÄijälä;x\n".encode("cp1252"), "latin1.csv", "save it as “CSV UTF-8”"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "vanha.xls", "old Excel file"),
-        (b"PK\x03\x04not really a zip", "rikki.xlsx", "damaged or not an Excel file"),
-        (b"area,email\nKeskusta,a@example.fi\n", "ilman-nimea.csv", "one of them must be “name”"),
-        (b"", "tyhja.csv", "The file is empty."),
+        (b"%PDF-1.7\n\x00\x01binary", "yhdistykset.pdf", "Valitse CSV- tai XLSX-tiedosto."),
+        (
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+            "kuva.csv",
+            "Tiedosto ei ole CSV-tekstitiedosto. Valitse CSV- tai XLSX-tiedosto.",
+        ),
+        (
+            "nimi;alue\nÄijälä;x\n".encode("cp1252"),
+            "latin1.csv",
+            "Tiedosto ei ole UTF-8-tekstiä. Tallenna se Excelissä muodossa ”CSV UTF-8” ja yritä uudelleen.",
+        ),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64,
+            "vanha.xls",
+            "Tämä on vanha Excel-tiedosto (.xls). Tallenna se .xlsx-muodossa tai muodossa CSV UTF-8.",
+        ),
+        (
+            b"PK\x03\x04not really a zip",
+            "rikki.xlsx",
+            "XLSX-tiedosto on vioittunut, tai se ei ole Excel-tiedosto.",
+        ),
+        (
+            b"area,email\nKeskusta,a@example.fi\n",
+            "ilman-nimea.csv",
+            "Ensimmäisellä rivillä on oltava sarakkeiden nimet, ja yhden niistä on oltava ”name” tai ”nimi”.",
+        ),
+        (b"", "tyhja.csv", "Tiedosto on tyhjä."),
     ],
 )
 def test_files_that_are_not_association_lists_get_a_message(
@@ -225,13 +247,14 @@ def test_files_that_are_not_association_lists_get_a_message(
 def test_too_many_rows_get_a_message(post: Any, coordinator: Any, db: Any) -> None:
     lines = ["name"] + [f"Yhdistys {n} ry" for n in range(5001)]
     html = _upload(post, _csv(lines)).get_data(as_text=True)
-    assert "more than 5" in html and "Split it into smaller files." in html
+    # Finnish groups thousands with a no-break space.
+    assert "Tiedostossa on yli 5\u00a0000 riviä. Jaa se pienempiin tiedostoihin." in html
     assert _count(db) == 0
 
 
 def test_a_file_must_be_chosen(post: Any, coordinator: Any) -> None:
     html = post("/staff/associations/import", {}).get_data(as_text=True)
-    assert "Choose a file to import." in html
+    assert "Valitse tuotava tiedosto." in html
 
 
 @pytest.mark.parametrize("megabytes", [11, 20])
@@ -243,7 +266,7 @@ def test_an_oversized_upload_gets_the_too_large_page_not_an_error(
     response = _upload_raw(client, data, "iso.csv")
     assert response.status_code == 413
     html = response.get_data(as_text=True)
-    assert "Too large" in html and "at most 10 MB" in html
+    assert "Liian suuri" in html and "(enintään 10 MB)" in html
 
 
 def test_the_import_template_has_the_columns(client: Any, coordinator: Any) -> None:

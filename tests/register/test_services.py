@@ -104,7 +104,7 @@ def test_categories_can_be_added_renamed_reordered_and_taken_out_of_use(
     assert "name_fi" in _errors(exc)
     with pytest.raises(Invalid) as exc:
         services.create_category(db, {"name_fi": "  "})
-    assert _errors(exc)["name_fi"] == ["Enter the name in Finnish."]
+    assert _errors(exc)["name_fi"] == ["Anna nimi suomeksi."]
 
 
 def test_an_inactive_category_is_kept_by_its_associations_but_not_offered(
@@ -119,7 +119,7 @@ def test_an_inactive_category_is_kept_by_its_associations_but_not_offered(
         services.create_association(
             db, {"name": "Uusi ry", "category": categories["hobbies"].id}, now=NOW
         )
-    assert _errors(exc)["category"] == ["Choose a category from the list."]
+    assert _errors(exc)["category"] == ["Valitse luokka listalta."]
 
 
 # --- creating and editing ---------------------------------------------------------------------
@@ -141,15 +141,13 @@ def test_bad_input_gets_a_message_per_field(db: Any, categories: dict[str, Categ
             now=NOW,
         )
     errors = _errors(exc)
-    assert errors["name"] == ["Enter the association's name."]
-    assert errors["registry_number"] == [
-        "Enter the registry number as digits, for example 123.456."
-    ]
-    assert errors["category"] == ["Choose a category from the list."]
-    assert errors["email"] == ["Enter a valid e-mail address."]
-    assert errors["website"] == ["Enter a web address such as https://www.example.fi."]
-    assert errors["description"] == ["Use at most 1000 characters."]
-    assert errors["area"] == ["Use at most 120 characters."]
+    assert errors["name"] == ["Anna yhdistyksen nimi."]
+    assert errors["registry_number"] == ["Anna rekisterinumero numeroina, esimerkiksi 123.456."]
+    assert errors["category"] == ["Valitse luokka listalta."]
+    assert errors["email"] == ["Anna kelvollinen sähköpostiosoite."]
+    assert errors["website"] == ["Anna verkko-osoite, esimerkiksi https://www.esimerkki.fi."]
+    assert errors["description"] == ["Käytä enintään 1000 merkkiä."]
+    assert errors["area"] == ["Käytä enintään 120 merkkiä."]
     assert db.scalar(select(func.count(Association.id))) == 0
 
 
@@ -187,13 +185,15 @@ def test_duplicates_by_registry_number_or_by_email_and_name_are_refused(
     with pytest.raises(Invalid) as exc:
         services.create_association(db, {"name": "Toinen ry", "registry_number": "198456"}, now=NOW)
     assert _errors(exc)["registry_number"] == [
-        "FC Esimerkkilä ry already has this registry number."
+        "Yhdistyksellä FC Esimerkkilä ry on jo tämä rekisterinumero."
     ]
     with pytest.raises(Invalid) as exc:
         services.create_association(
             db, {"name": "fc esimerkkilä RY", "email": "FC@example.fi"}, now=NOW
         )
-    assert "already registered with this e-mail address" in _errors(exc)["name"][0]
+    assert _errors(exc)["name"] == [
+        "Yhdistys FC Esimerkkilä ry on jo rekisterissä tällä sähköpostiosoitteella."
+    ]
     # Same e-mail, another name: a person may run two associations.
     services.create_association(
         db, {"name": "FC Esimerkkilä Juniorit ry", "email": "fc@example.fi"}, now=NOW
@@ -243,6 +243,27 @@ def test_an_edit_records_what_changed_when_and_by_whom(
         staff_user_id=staff.id,
     )  # fmt: skip
     assert len(services.list_history(db, a.id, locale="en")) == count
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("fi", {"category": ("Muut yhdistykset", "Eläkeläis- ja senioriyhdistykset"),
+                "active": ("Kyllä", "Ei")}),
+        ("sv", {"category": ("Övriga föreningar", "Pensionärs- och seniorföreningar"),
+                "active": ("Ja", "Nej")}),
+    ],
+)  # fmt: skip
+def test_a_history_is_shown_wholly_in_the_language_asked_for(
+    db: Any, make_association: Any, categories: dict[str, Category], locale: str, expected: Any
+) -> None:
+    """The page is in Finnish here; a history asked for in another language must not mix the
+    page's Yes/No with that language's category names."""
+    a = make_association(category="others")
+    data = {"name": a.name, "email": a.email, "category": categories["seniors"].id, "active": False}
+    services.update_association(db, a.id, data, now=NOW, staff_user_id=None)
+    newest = services.list_history(db, a.id, locale=locale)[0]
+    assert {i.field: (i.old, i.new) for i in newest.items} == expected
 
 
 def test_missing_association_is_not_found(db: Any) -> None:
@@ -356,6 +377,17 @@ def test_merge_keeps_chosen_values_moves_people_and_records_both_histories(
     assert _names(db, status="merged") == ["FC Esimerkkilä"]
 
 
+def test_a_comparison_is_shown_wholly_in_the_language_asked_for(
+    db: Any, make_association: Any
+) -> None:
+    keep = make_association(name="Kylä ry", category="seniors")
+    duplicate = make_association(name="Kylä", category="others", active=False)
+    comparison = merging.compare_associations(db, keep.id, duplicate.id, locale="sv")
+    shown = {f.field: (f.kept, f.duplicate) for f in comparison.differing}
+    assert shown["category"] == ("Pensionärs- och seniorföreningar", "Övriga föreningar")
+    assert shown["active"] == ("Ja", "Nej")
+
+
 def test_merge_refuses_the_same_row_twice_and_already_merged_rows(
     db: Any, make_association: Any
 ) -> None:
@@ -412,7 +444,7 @@ def test_people_have_unique_normalised_addresses_and_their_links_are_recorded(
         people.create_person(
             db, {"name": "Toinen", "email": "LIISA@example.fi"}, now=NOW, staff_user_id=None
         )
-    assert _errors(exc)["email"] == ["Another person already has this e-mail address."]
+    assert _errors(exc)["email"] == ["Toisella henkilöllä on jo tämä sähköpostiosoite."]
     with pytest.raises(Invalid) as exc:
         people.create_person(
             db,

@@ -65,7 +65,7 @@ def test_the_list_searches_filters_and_pages(
 
     html = _text(client.get("/staff/associations?q=ÄMMÄLÄN"))
     assert "Ämmälän Kyläyhdistys ry" in html and "Eläkkeensaajat" not in html
-    assert "1 association found" in html
+    assert "Löytyi 1 yhdistys" in html
 
     seniors = categories["seniors"].id
     html = _text(client.get(f"/staff/associations?category={seniors}&status=inactive"))
@@ -83,7 +83,7 @@ def test_the_list_searches_filters_and_pages(
     assert 'rel="next"' in first and "q=sivutettava" in first
     second = _text(client.get("/staff/associations?q=sivutettava&page=2"))
     assert "Sivutettava 26 ry" in second and "Sivutettava 00 ry" not in second
-    assert "Showing 26–27 of 27" in second
+    assert "Näytetään 26–27 / 27" in second
 
 
 def test_an_htmx_search_gets_only_the_results(
@@ -121,9 +121,9 @@ def test_bad_input_is_shown_again_with_messages_and_escaped(
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert "&lt;b&gt;Toimintaa&lt;/b&gt;" in html
-    assert "Enter the registry number as digits, for example 123.456." in html
-    assert "Enter a valid e-mail address." in html
-    assert "Enter a web address such as https://www.example.fi." in html
+    assert "Anna rekisterinumero numeroina, esimerkiksi 123.456." in html
+    assert "Anna kelvollinen sähköpostiosoite." in html
+    assert "Anna verkko-osoite, esimerkiksi https://www.esimerkki.fi." in html
     assert 'value="12-34"' in html and 'value="ei-osoite"' in html
     assert "error-summary" in html
     assert db.scalar(select(Association).where(Association.name.contains("script"))) is None
@@ -133,7 +133,7 @@ def test_a_megabyte_of_text_gets_the_fields_message(client: Any, post: Any, logi
     login_as("coordinator")
     response = post("/staff/associations/new", {"name": "Pitkä ry", "description": "x" * 1_000_000})
     assert response.status_code == 200
-    assert "Use at most 1000 characters." in _text(response)
+    assert "Käytä enintään 1000 merkkiä." in _text(response)
 
 
 def test_create_then_edit_shows_the_change_history(
@@ -168,13 +168,13 @@ def test_create_then_edit_shows_the_change_history(
     assert edited.status_code == 302
     html = _text(client.get(f"/staff/associations/{association.id}"))
     assert "Kaisa Koordinaattori" in html
-    assert "Change history" in html
-    history = html[html.index("Change history") :]
+    assert "<h2>Muutoshistoria</h2>" in html
+    history = html[html.index("<h2>Muutoshistoria</h2>") :]
     assert "Keskusta" in history and "Rantala" in history
     assert "&lt;script&gt;x&lt;/script&gt; Uusi ry" in history and "<script>x" not in html
     assert categories["others"].name_fi in history
     assert not association.active  # the unticked box deactivated it
-    assert "Added to the register." in history
+    assert "Lisätty rekisteriin." in history
 
 
 def test_editing_keeps_the_form_prefilled(
@@ -222,13 +222,12 @@ def test_merge_shows_both_side_by_side_and_keeps_the_chosen_values(
     )
     assert dup.merged_into_id == keep.id and not dup.active
     kept_page = _text(client.get(f"/staff/associations/{keep.id}"))
-    assert "Teppo Testinen" in kept_page and "Merge of duplicates" in kept_page
+    assert "Teppo Testinen" in kept_page and "Kaksoiskappaleiden yhdistäminen" in kept_page
     dup_page = _text(client.get(f"/staff/associations/{dup.id}"))
-    assert (
-        "merged into another" in dup_page and f"/staff/associations/{dup.id}/edit" not in dup_page
-    )
+    assert "Tämä yhdistys yhdistettiin toiseen yhdistykseen" in dup_page
+    assert f"/staff/associations/{dup.id}/edit" not in dup_page
     again = _text(client.get(url))
-    assert "has already been merged" in again
+    assert "Yhdistys FC Esimerkkilä on jo yhdistetty toiseen yhdistykseen." in again
 
 
 def test_merging_an_association_with_itself_is_refused_with_a_message(
@@ -237,7 +236,7 @@ def test_merging_an_association_with_itself_is_refused_with_a_message(
     login_as("coordinator")
     a = make_association()
     html = _text(client.get(f"/staff/associations/merge?keep={a.id}&duplicate={a.id}"))
-    assert "Choose two different associations." in html
+    assert "Valitse kaksi eri yhdistystä." in html
 
 
 # --- people -----------------------------------------------------------------------------------
@@ -255,9 +254,8 @@ def test_people_are_listed_searched_created_and_edited(
         "/staff/people/new", {"name": "<script>p</script>", "email": "huono", "language": "fi"}
     )
     assert bad.status_code == 200
-    assert "&lt;script&gt;p&lt;/script&gt;" in _text(
-        bad
-    ) and "Enter a valid e-mail address." in _text(bad)
+    assert "&lt;script&gt;p&lt;/script&gt;" in _text(bad)
+    assert "Anna kelvollinen sähköpostiosoite." in _text(bad)
 
     created = post(
         "/staff/people/new",
@@ -275,7 +273,7 @@ def test_people_are_listed_searched_created_and_edited(
     taken = post(
         "/staff/people/new", {"name": "Toinen", "email": "LIISA@example.fi", "language": "fi"}
     )
-    assert "Another person already has this e-mail address." in _text(taken)
+    assert "Toisella henkilöllä on jo tämä sähköpostiosoite." in _text(taken)
 
     edited = post(
         f"/staff/people/{person.id}/edit",
@@ -290,11 +288,11 @@ def test_people_are_listed_searched_created_and_edited(
     db.refresh(person)
     assert person.associations == [b]
     assert "Liisa Esimerkki" in _text(client.get(f"/staff/associations/{b.id}"))
-    assert "Person removed" in _text(client.get(f"/staff/associations/{a.id}"))
+    assert "Henkilö poistettu" in _text(client.get(f"/staff/associations/{a.id}"))
 
     found = _text(client.get("/staff/people?q=ESIMERKKI"))
     assert "Liisa Esimerkki" in found and "Beta ry" in found
-    assert "No people match" in _text(client.get("/staff/people?q=zzz"))
+    assert "Haulla ei löytynyt henkilöitä." in _text(client.get("/staff/people?q=zzz"))
 
 
 # --- categories -------------------------------------------------------------------------------
@@ -312,7 +310,7 @@ def test_categories_page_adds_renames_reorders_and_deactivates(
     ):
         assert name in html
 
-    assert "Enter the name in Finnish." in _text(post("/staff/categories", {"name_fi": ""}))
+    assert "Anna nimi suomeksi." in _text(post("/staff/categories", {"name_fi": ""}))
     assert (
         post("/staff/categories", {"name_fi": "Kulttuuri <i>", "name_en": "Culture"}).status_code
         == 302
