@@ -39,6 +39,16 @@ def redisplay_on_csrf_error(view: F) -> F:
     return view
 
 
+def typed_value_key(prefix: str, field: str = "email") -> Callable[[], str]:
+    """A rate-limit key per value typed into `field` (an e-mail address), beside the per-IP
+    limit, so many machines cannot flood one mailbox or guess one account's password either."""
+
+    def key() -> str:
+        return f"{prefix}:" + (request.form.get(field, "").strip().lower()[:254] or "-")
+
+    return key
+
+
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 

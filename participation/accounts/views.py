@@ -13,7 +13,7 @@ from participation.accounts.policy import coordinator_required, staff_required
 from participation.errors import DomainError, Invalid
 from participation.extensions import db, limiter, login_manager
 from participation.i18n import safe_next
-from participation.web import redisplay_on_csrf_error
+from participation.web import redisplay_on_csrf_error, typed_value_key
 
 
 def _now() -> dt.datetime:
@@ -35,10 +35,6 @@ def _unauthorized() -> Response:
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 
 
-def _login_email_key() -> str:
-    return "login:" + (request.form.get("email", "").strip().lower()[:254] or "-")
-
-
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
@@ -46,7 +42,9 @@ def _login_limit() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @redisplay_on_csrf_error
 @limiter.limit(_login_limit, methods=["POST"], error_message="login")
-@limiter.limit(_login_limit, methods=["POST"], key_func=_login_email_key, error_message="login")
+@limiter.limit(
+    _login_limit, methods=["POST"], key_func=typed_value_key("login"), error_message="login"
+)
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("core.dashboard"))

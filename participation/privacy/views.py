@@ -28,6 +28,7 @@ from participation.pagination import Page, page_arg
 from participation.privacy import bp, services
 from participation.privacy.forms import ConsentTextForm, PrivacyRequestForm
 from participation.tokens import LinkExpired, LinkInvalid
+from participation.web import typed_value_key
 
 
 def _now() -> dt.datetime:
@@ -44,11 +45,6 @@ def _link_url(token: str) -> str:
 
 def _request_limit() -> str:
     return current_app.config.get("PRIVACY_RATE_LIMIT", "5 per hour")
-
-
-def _request_email_key() -> str:
-    # A second limit per address: many machines cannot flood one mailbox either.
-    return "privacy:" + (request.form.get("email", "").strip().lower()[:254] or "-")
 
 
 @bp.errorhandler(TooManyRequests)
@@ -70,7 +66,7 @@ def _link_problem(error: DomainError) -> tuple[str, int]:
 
 @bp.route("/privacy", methods=["GET", "POST"])
 @limiter.limit(_request_limit, methods=["POST"])
-@limiter.limit(_request_limit, methods=["POST"], key_func=_request_email_key)
+@limiter.limit(_request_limit, methods=["POST"], key_func=typed_value_key("privacy"))
 def request_link() -> str | Response:
     form = PrivacyRequestForm()
     if form.validate_on_submit():

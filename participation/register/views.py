@@ -52,7 +52,7 @@ from participation.register.forms import (
 from participation.register.models import Association
 from participation.register.policy import can_manage, manage_required, view_required
 from participation.tokens import LinkExpired, LinkInvalid
-from participation.web import render_error, render_page_or_partial
+from participation.web import render_error, render_page_or_partial, typed_value_key
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
@@ -515,10 +515,6 @@ def _link_limit() -> str:
     return current_app.config.get("EDIT_LINK_RATE_LIMIT", "5 per hour")
 
 
-def _address_key() -> str:
-    return "edit-link:" + (request.form.get("email", "").strip().lower()[:254] or "-")
-
-
 @bp.errorhandler(TooManyRequests)
 def _too_many_requests(error: TooManyRequests) -> tuple[str, int]:
     if request.endpoint == "register.request_edit_link":
@@ -534,7 +530,7 @@ def _too_many_requests(error: TooManyRequests) -> tuple[str, int]:
 
 @bp.route("/associations/edit-link", methods=["GET", "POST"])
 @limiter.limit(_link_limit, methods=["POST"])
-@limiter.limit(_link_limit, methods=["POST"], key_func=_address_key)
+@limiter.limit(_link_limit, methods=["POST"], key_func=typed_value_key("edit-link"))
 def request_edit_link() -> str | Response:
     form = RequestLinkForm()
     if form.validate_on_submit():
