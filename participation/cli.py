@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from participation import migrate
 from participation.errors import DomainError
@@ -38,6 +38,7 @@ def db_revision(message: str, rev_id: str | None) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--email", prompt=True)
 @click.option("--name", prompt=True)
 @click.option("--role", type=click.Choice(["coordinator", "contact_person"]), default="coordinator")
@@ -57,6 +58,7 @@ def create_user(email: str, name: str, role: str, password: str) -> None:
 
 
 @click.command("revoke-sessions")
+@with_appcontext
 @click.argument("email")
 def revoke_sessions(email: str) -> None:
     """End every session of a staff member (e.g. a lost laptop)."""
@@ -71,6 +73,7 @@ def revoke_sessions(email: str) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Load the invented demo municipality (safe to run again: nothing is duplicated)."""
     from participation.demo import load_demo
@@ -81,6 +84,7 @@ def demo() -> None:
 
 
 @click.command("bootstrap")
+@with_appcontext
 def bootstrap() -> None:
     """Migrate to the newest schema and load the demo: what the Quick start runs."""
     from participation.demo import load_demo
@@ -92,6 +96,7 @@ def bootstrap() -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--workers", default=2, show_default=True)
 def worker(workers: int) -> None:
     """Run the task queue's consumer (mail delivery, PDF rendering)."""

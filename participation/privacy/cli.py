@@ -6,6 +6,7 @@ import datetime as dt
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from flask_babel import force_locale
 
 from participation.errors import DomainError
@@ -14,6 +15,7 @@ from participation.privacy import services
 
 
 @click.command("retention")
+@with_appcontext
 @click.option("--dry-run", is_flag=True, help="Only show what would be removed.")
 @click.option(
     "--days", type=click.IntRange(min=1), default=None, help="Override RETENTION_DAYS once."
