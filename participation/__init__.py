@@ -64,10 +64,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from participation.accounts import bp as accounts_bp
     from participation.core import bp as core_bp
+    from participation.digests import bp as digests_bp
     from participation.formbuilder import bp as formbuilder_bp
     from participation.mail import bp as mail_bp
     from participation.privacy import bp as privacy_bp
     from participation.register import bp as register_bp
+    from participation.rounds import bp as rounds_bp
 
-    for bp in (core_bp, accounts_bp, register_bp, privacy_bp, formbuilder_bp, mail_bp):
+    for bp in (
+        core_bp,
+        accounts_bp,
+        register_bp,
+        privacy_bp,
+        formbuilder_bp,
+        rounds_bp,
+        digests_bp,
+        mail_bp,
+    ):
         app.register_blueprint(bp)

@@ -3,9 +3,11 @@
 from participation import tokens  # noqa: F401  (ActionLink)
 from participation.accounts import models as accounts_models  # noqa: F401
 from participation.db import Base
+from participation.digests import models as digests_models  # noqa: F401
 from participation.formbuilder import models as formbuilder_models  # noqa: F401
 from participation.mail import models as mail_models  # noqa: F401
 from participation.privacy import models as privacy_models  # noqa: F401
 from participation.register import models as register_models  # noqa: F401
+from participation.rounds import models as rounds_models  # noqa: F401
 
 metadata = Base.metadata

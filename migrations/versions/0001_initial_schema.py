@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-25 21:18:39.032898
+Create Date: 2026-11-25 21:41:46.981385
 """
 
 import sqlalchemy as sa
@@ -59,6 +59,27 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", "version", name=op.f("uq_consent_text_key")),
     )
     op.create_table(
+        "digest",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("subject_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("language", sa.String(length=2), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("pdf", sa.LargeBinary(), nullable=True),
+        sa.Column("pages", sa.Integer(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("created_at", participation.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("rendered_at", participation.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("published_at", participation.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_digest")),
+    )
+    with op.batch_alter_table("digest", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_digest_kind"), ["kind"], unique=False)
+        batch_op.create_index(batch_op.f("ix_digest_subject_id"), ["subject_id"], unique=False)
+
+    op.create_table(
         "erasure_log",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("erased_at", participation.db.UTCDateTime(timezone=True), nullable=False),
@@ -68,26 +89,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("erasure_log", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_erasure_log_erased_at"), ["erased_at"], unique=False)
-
-    op.create_table(
-        "outbox_message",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("recipient", sa.String(length=254), nullable=False),
-        sa.Column("subject", sa.String(length=300), nullable=False),
-        sa.Column("body_text", sa.Text(), nullable=False),
-        sa.Column("purpose", sa.String(length=50), nullable=False),
-        sa.Column("status", sa.String(length=10), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sa.String(length=500), nullable=False),
-        sa.Column("message_id", sa.String(length=200), nullable=False),
-        sa.Column("created_at", participation.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("next_attempt_at", participation.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", participation.db.UTCDateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_message")),
-    )
-    with op.batch_alter_table("outbox_message", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_outbox_message_purpose"), ["purpose"], unique=False)
-        batch_op.create_index(batch_op.f("ix_outbox_message_status"), ["status"], unique=False)
 
     op.create_table(
         "person",
@@ -174,6 +175,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_consent_person_id"), ["person_id"], unique=False)
 
     op.create_table(
+        "draft",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("created_at", participation.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["staff_user.id"],
+            name=op.f("fk_draft_created_by_id_staff_user"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_draft")),
+    )
+    op.create_table(
         "form_definition",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
@@ -190,6 +205,28 @@ def upgrade() -> None:
     with op.batch_alter_table("form_definition", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_form_definition_owner_id"), ["owner_id"], unique=False)
 
+    op.create_table(
+        "mailing",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("purpose", sa.String(length=50), nullable=False),
+        sa.Column("digest_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", participation.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["staff_user.id"],
+            name=op.f("fk_mailing_created_by_id_staff_user"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["digest_id"],
+            ["digest.id"],
+            name=op.f("fk_mailing_digest_id_digest"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mailing")),
+    )
     op.create_table(
         "staff_session",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -239,6 +276,26 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "draft_version",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("draft_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("source_format", sa.String(length=10), nullable=False),
+        sa.Column("note", sa.String(length=300), nullable=False),
+        sa.Column("created_at", participation.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["draft_id"],
+            ["draft.id"],
+            name=op.f("fk_draft_version_draft_id_draft"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_draft_version")),
+        sa.UniqueConstraint("draft_id", "number", name=op.f("uq_draft_version_draft_id")),
+    )
+    with op.batch_alter_table("draft_version", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_draft_version_draft_id"), ["draft_id"], unique=False)
+
+    op.create_table(
         "form_response",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("form_id", sa.Integer(), nullable=False),
@@ -259,6 +316,48 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_form_response_form_id"), ["form_id"], unique=False)
 
     op.create_table(
+        "outbox_message",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("recipient", sa.String(length=254), nullable=False),
+        sa.Column("subject", sa.String(length=300), nullable=False),
+        sa.Column("body_text", sa.Text(), nullable=False),
+        sa.Column("purpose", sa.String(length=50), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(length=500), nullable=False),
+        sa.Column("message_id", sa.String(length=200), nullable=False),
+        sa.Column("created_at", participation.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", participation.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", participation.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("mailing_id", sa.Integer(), nullable=True),
+        sa.Column("attachment_digest_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["attachment_digest_id"],
+            ["digest.id"],
+            name=op.f("fk_outbox_message_attachment_digest_id_digest"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["mailing_id"],
+            ["mailing.id"],
+            name=op.f("fk_outbox_message_mailing_id_mailing"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_message")),
+    )
+    with op.batch_alter_table("outbox_message", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_outbox_message_attachment_digest_id"),
+            ["attachment_digest_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_outbox_message_mailing_id"), ["mailing_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_outbox_message_purpose"), ["purpose"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_message_status"), ["status"], unique=False)
+
+    op.create_table(
         "representation",
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("association_id", sa.Integer(), nullable=False),
@@ -276,16 +375,267 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("person_id", "association_id", name=op.f("pk_representation")),
     )
+    op.create_table(
+        "comment_round",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("slug", sa.String(length=80), nullable=False),
+        sa.Column("intro", sa.Text(), nullable=False),
+        sa.Column("draft_version_id", sa.Integer(), nullable=False),
+        sa.Column("opens_at", participation.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closes_at", participation.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("form_id", sa.Integer(), nullable=True),
+        sa.Column("section_comments", sa.Boolean(), nullable=False),
+        sa.Column("comments_public", sa.Boolean(), nullable=False),
+        sa.Column("association_required", sa.Boolean(), nullable=False),
+        sa.Column("consent_key", sa.String(length=40), nullable=False),
+        sa.Column("retention_days", sa.Integer(), nullable=False),
+        sa.Column("max_comment_length", sa.Integer(), nullable=False),
+        sa.Column("created_at", participation.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("anonymised_at", participation.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["staff_user.id"],
+            name=op.f("fk_comment_round_created_by_id_staff_user"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["draft_version_id"],
+            ["draft_version.id"],
+            name=op.f("fk_comment_round_draft_version_id_draft_version"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["form_id"],
+            ["form_definition.id"],
+            name=op.f("fk_comment_round_form_id_form_definition"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_comment_round")),
+        sa.UniqueConstraint("slug", name=op.f("uq_comment_round_slug")),
+    )
+    with op.batch_alter_table("comment_round", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_comment_round_draft_version_id"), ["draft_version_id"], unique=False
+        )
+
+    op.create_table(
+        "draft_section",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("level", sa.Integer(), nullable=False),
+        sa.Column("heading", sa.String(length=300), nullable=False),
+        sa.Column("anchor", sa.String(length=120), nullable=False),
+        sa.Column("body_html", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["version_id"],
+            ["draft_version.id"],
+            name=op.f("fk_draft_section_version_id_draft_version"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_draft_section")),
+        sa.UniqueConstraint("version_id", "position", name=op.f("uq_draft_section_version_id")),
+    )
+    with op.batch_alter_table("draft_section", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_draft_section_version_id"), ["version_id"], unique=False
+        )
+
+    op.create_table(
+        "round_invitation",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("round_id", sa.Integer(), nullable=False),
+        sa.Column("association_id", sa.Integer(), nullable=False),
+        sa.Column("invited_at", participation.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reminded_at", participation.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["association_id"],
+            ["association.id"],
+            name=op.f("fk_round_invitation_association_id_association"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["round_id"],
+            ["comment_round.id"],
+            name=op.f("fk_round_invitation_round_id_comment_round"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_round_invitation")),
+        sa.UniqueConstraint(
+            "round_id", "association_id", name=op.f("uq_round_invitation_round_id")
+        ),
+    )
+    with op.batch_alter_table("round_invitation", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_round_invitation_association_id"), ["association_id"], unique=False
+        )
+
+    op.create_table(
+        "round_participant",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("round_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=True),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("language", sa.String(length=2), nullable=False),
+        sa.Column("association_id", sa.Integer(), nullable=True),
+        sa.Column("name_public", sa.Boolean(), nullable=False),
+        sa.Column("consent_id", sa.Integer(), nullable=True),
+        sa.Column("response_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", participation.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("anonymised_at", participation.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["association_id"],
+            ["association.id"],
+            name=op.f("fk_round_participant_association_id_association"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["consent_id"],
+            ["consent.id"],
+            name=op.f("fk_round_participant_consent_id_consent"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"],
+            ["person.id"],
+            name=op.f("fk_round_participant_person_id_person"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["response_id"],
+            ["form_response.id"],
+            name=op.f("fk_round_participant_response_id_form_response"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["round_id"],
+            ["comment_round.id"],
+            name=op.f("fk_round_participant_round_id_comment_round"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_round_participant")),
+        sa.UniqueConstraint("round_id", "email", name=op.f("uq_round_participant_round_id")),
+    )
+    with op.batch_alter_table("round_participant", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_round_participant_association_id"), ["association_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_round_participant_person_id"), ["person_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_round_participant_round_id"), ["round_id"], unique=False
+        )
+
+    op.create_table(
+        "round_comment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("round_id", sa.Integer(), nullable=False),
+        sa.Column("section_id", sa.Integer(), nullable=True),
+        sa.Column("participant_id", sa.Integer(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("submission_key", sa.String(length=64), nullable=False),
+        sa.Column("created_at", participation.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", participation.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("withdrawn_at", participation.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("hidden_at", participation.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("hidden_reason", sa.String(length=500), nullable=False),
+        sa.Column("hidden_by_id", sa.Integer(), nullable=True),
+        sa.Column("decision", sa.String(length=12), nullable=True),
+        sa.Column("decision_reason", sa.Text(), nullable=False),
+        sa.Column("decided_at", participation.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"],
+            ["staff_user.id"],
+            name=op.f("fk_round_comment_decided_by_id_staff_user"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["hidden_by_id"],
+            ["staff_user.id"],
+            name=op.f("fk_round_comment_hidden_by_id_staff_user"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["participant_id"],
+            ["round_participant.id"],
+            name=op.f("fk_round_comment_participant_id_round_participant"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["round_id"],
+            ["comment_round.id"],
+            name=op.f("fk_round_comment_round_id_comment_round"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["section_id"],
+            ["draft_section.id"],
+            name=op.f("fk_round_comment_section_id_draft_section"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_round_comment")),
+        sa.UniqueConstraint("submission_key", name=op.f("uq_round_comment_submission_key")),
+    )
+    with op.batch_alter_table("round_comment", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_round_comment_decision"), ["decision"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_round_comment_participant_id"), ["participant_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_round_comment_round_id"), ["round_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_round_comment_section_id"), ["section_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("round_comment", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_round_comment_section_id"))
+        batch_op.drop_index(batch_op.f("ix_round_comment_round_id"))
+        batch_op.drop_index(batch_op.f("ix_round_comment_participant_id"))
+        batch_op.drop_index(batch_op.f("ix_round_comment_decision"))
+
+    op.drop_table("round_comment")
+    with op.batch_alter_table("round_participant", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_round_participant_round_id"))
+        batch_op.drop_index(batch_op.f("ix_round_participant_person_id"))
+        batch_op.drop_index(batch_op.f("ix_round_participant_association_id"))
+
+    op.drop_table("round_participant")
+    with op.batch_alter_table("round_invitation", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_round_invitation_association_id"))
+
+    op.drop_table("round_invitation")
+    with op.batch_alter_table("draft_section", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_draft_section_version_id"))
+
+    op.drop_table("draft_section")
+    with op.batch_alter_table("comment_round", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_comment_round_draft_version_id"))
+
+    op.drop_table("comment_round")
     op.drop_table("representation")
+    with op.batch_alter_table("outbox_message", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_message_status"))
+        batch_op.drop_index(batch_op.f("ix_outbox_message_purpose"))
+        batch_op.drop_index(batch_op.f("ix_outbox_message_mailing_id"))
+        batch_op.drop_index(batch_op.f("ix_outbox_message_attachment_digest_id"))
+
+    op.drop_table("outbox_message")
     with op.batch_alter_table("form_response", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_form_response_form_id"))
 
     op.drop_table("form_response")
+    with op.batch_alter_table("draft_version", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_draft_version_draft_id"))
+
+    op.drop_table("draft_version")
     with op.batch_alter_table("association_change", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_association_change_association_id"))
 
@@ -294,10 +644,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_staff_session_user_id"))
 
     op.drop_table("staff_session")
+    op.drop_table("mailing")
     with op.batch_alter_table("form_definition", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_form_definition_owner_id"))
 
     op.drop_table("form_definition")
+    op.drop_table("draft")
     with op.batch_alter_table("consent", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_consent_person_id"))
 
@@ -310,15 +662,15 @@ def downgrade() -> None:
     op.drop_table("association")
     op.drop_table("staff_user")
     op.drop_table("person")
-    with op.batch_alter_table("outbox_message", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outbox_message_status"))
-        batch_op.drop_index(batch_op.f("ix_outbox_message_purpose"))
-
-    op.drop_table("outbox_message")
     with op.batch_alter_table("erasure_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_erasure_log_erased_at"))
 
     op.drop_table("erasure_log")
+    with op.batch_alter_table("digest", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_digest_subject_id"))
+        batch_op.drop_index(batch_op.f("ix_digest_kind"))
+
+    op.drop_table("digest")
     op.drop_table("consent_text")
     op.drop_table("category")
     with op.batch_alter_table("action_link", schema=None) as batch_op:

@@ -2,12 +2,28 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from participation.db import Base, utcnow
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+
+
+class Mailing(Base):
+    """A batch of messages sent together (a digest to every participant), for its progress page."""
+
+    __tablename__ = "mailing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    purpose: Mapped[str] = mapped_column(String(50))
+    # The PDF attached to every message of the mailing, rendered once.
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digest.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL")
+    )
 
 
 class OutboxMessage(Base):
@@ -27,3 +43,10 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+    mailing_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailing.id", ondelete="SET NULL"), index=True
+    )
+    # Attached when sent; the message waits while the digest is still being rendered.
+    attachment_digest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("digest.id", ondelete="SET NULL"), index=True
+    )

@@ -1,0 +1,3 @@
+"""Routes of the digests capability."""
+
+from participation.digests import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Routes of the comment rounds capability."""
+
+from participation.rounds import bp  # noqa: F401
