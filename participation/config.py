@@ -47,6 +47,7 @@ def load_config(instance: Path) -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per minute"),
         "EDIT_LINK_RATE_LIMIT": os.environ.get("EDIT_LINK_RATE_LIMIT", "5 per hour"),
         "PRIVACY_RATE_LIMIT": os.environ.get("PRIVACY_RATE_LIMIT", "5 per hour"),
+        "ROUND_COMMENT_RATE_LIMIT": os.environ.get("ROUND_COMMENT_RATE_LIMIT", "20 per minute"),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", secure),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -51,5 +51,6 @@ def _extra_loaders() -> list:
     from participation.formbuilder.demo import load_demo as formbuilder_demo
     from participation.privacy.demo import load_demo as privacy_demo
     from participation.register.demo import load_demo as register_demo
+    from participation.rounds.demo import load_demo as rounds_demo
 
-    return [register_demo, privacy_demo, formbuilder_demo]
+    return [register_demo, privacy_demo, formbuilder_demo, rounds_demo]

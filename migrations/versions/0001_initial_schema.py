@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-25 21:41:46.981385
+Create Date: 2026-11-25 21:53:46.976205
 """
 
 import sqlalchemy as sa
@@ -71,6 +71,7 @@ def upgrade() -> None:
         sa.Column("pages", sa.Integer(), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("created_at", participation.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", participation.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("rendered_at", participation.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("published_at", participation.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_digest")),

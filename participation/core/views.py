@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Response, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import text
 
@@ -7,11 +9,15 @@ from participation.accounts.policy import staff_required
 from participation.core import bp
 from participation.extensions import csrf, db, limiter
 from participation.i18n import safe_next
+from participation.rounds import services as rounds_services
 
 
 @bp.get("/")
 def home() -> str:
-    return render_template("core/home.html")
+    return render_template(
+        "core/home.html",
+        open_rounds=rounds_services.list_open_rounds(db.session, dt.datetime.now(dt.UTC)),
+    )
 
 
 @bp.get("/staff")

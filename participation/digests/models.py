@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from participation.db import Base, utcnow
+
+if TYPE_CHECKING:
+    from participation.mail.models import Mailing
 
 PENDING, RENDERING, READY, FAILED = "pending", "rendering", "ready", "failed"
 
@@ -31,5 +35,16 @@ class Digest(Base):
     pages: Mapped[int] = mapped_column(default=0)
     size: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # When the worker claimed the render: one left "rendering" long after was interrupted.
+    started_at: Mapped[dt.datetime | None]
     rendered_at: Mapped[dt.datetime | None]
     published_at: Mapped[dt.datetime | None]
+
+    # The mailing that sends it (one per digest), for the round page's link to its progress.
+    mailing: Mapped[Mailing | None] = relationship(
+        "Mailing", primaryjoin="Mailing.digest_id == Digest.id", viewonly=True, uselist=False
+    )
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (PENDING, RENDERING)

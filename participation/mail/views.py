@@ -19,8 +19,13 @@ def list_outbox() -> str:
     page = page_arg(request.args)
     per_page = current_app.config["PAGE_SIZE"]
     rows, total = services.list_messages(db.session, page=page, per_page=per_page)
+    mailings = services.list_mailings(db.session, limit=10) if page == 1 else []
     return render_template(
-        "mail/outbox.html", page=Page(rows, page, per_page, total), form=ConfirmForm()
+        "mail/outbox.html",
+        page=Page(rows, page, per_page, total),
+        form=ConfirmForm(),
+        mailings=mailings,
+        mailing_counts=services.count_by_status(db.session, [m.id for m in mailings]),
     )
 
 

@@ -46,6 +46,7 @@ from participation.register.models import (
     Person,
     representation,
 )
+from participation.rounds import privacy as rounds_privacy
 
 LINK_PURPOSE = "privacy"
 REGISTER_CONSENT = "register"
@@ -374,6 +375,7 @@ EXPORTERS: list[Exporter] = [
     _export_consents,
     _export_messages,
     _export_history,
+    rounds_privacy.export_round_participation,
 ]
 """What the person's download holds, section by section. Each exporter returns a dict of
 sections for the JSON file. A later capability that stores something about a person (comments,
@@ -552,6 +554,7 @@ ERASERS: list[Eraser] = [
     _erase_history_mentions,
     _erase_messages,
     _erase_links,
+    rounds_privacy.erase_round_participants,
 ]
 """Run in order by erase_person before the person row is deleted. Each eraser removes, or
 anonymises, its capability's rows about the person (what they contributed stays, without who) and
@@ -666,7 +669,9 @@ def run_retention(session: Session, days: int, now: dt.datetime) -> Counts:
     for person_id in session.scalars(_stale_people(cutoff)).all():
         for key, value in erase_person(session, person_id, now, log=False).items():
             counts[key] = counts.get(key, 0) + value
-    if counts["people"] or counts["messages_deleted"]:
+    for key, value in rounds_privacy.anonymise_expired_rounds(session, now).items():
+        counts[key] = counts.get(key, 0) + value
+    if counts["people"] or counts["messages_deleted"] or counts["round_participants"]:
         session.add(ErasureLog(erased_at=now, reason="retention", counts=counts))
     session.flush()
     return counts

@@ -2,4 +2,5 @@ from flask import Blueprint
 
 bp = Blueprint("rounds", __name__)
 
-from participation.rounds import views  # noqa: E402,F401  (routes attach to bp)
+# Participant pages and round set-up; the staff's review of comments (decisions, hiding, export).
+from participation.rounds import review_views, views  # noqa: E402,F401  (routes attach to bp)

@@ -1,3 +1,836 @@
-"""Routes of the comment rounds capability."""
+"""Routes of comment rounds: drafts and rounds for staff under /staff, the participant's page
+/rounds/<slug>, and each participant's own link /comments/<token>."""
 
-from participation.rounds import bp  # noqa: F401
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from werkzeug.exceptions import TooManyRequests
+from wtforms.fields.choices import SelectChoice
+
+import forms as engine
+from participation.accounts.forms import ConfirmForm
+from participation.errors import DomainError, Invalid, NotFound, WrongState
+from participation.extensions import db, limiter
+from participation.mail import tasks as mail_tasks
+from participation.pagination import Page, page_arg
+from participation.privacy import services as privacy
+from participation.rounds import bp, drafts, services
+from participation.rounds.forms import (
+    CommentForm,
+    DistributionForm,
+    DraftForm,
+    EditCommentForm,
+    IdentityForm,
+    RoundForm,
+    SectionForm,
+    new_submission_key,
+)
+from participation.rounds.models import Round, Section
+from participation.rounds.policy import can_manage, can_review, manage_required, view_required
+from participation.tokens import LinkExpired, LinkInvalid
+from participation.web import is_htmx, redisplay_on_csrf_error, render_error
+
+SESSION_KEY = "round_participants"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _locale() -> str:
+    return str(get_locale() or "fi")
+
+
+def _per_page() -> int:
+    return current_app.config["PAGE_SIZE"]
+
+
+def _show_errors(form: Any, exc: Invalid) -> None:
+    """Put a service's messages beside the fields they concern (the rest above the form)."""
+    for name, messages in exc.errors.items():
+        target = form._fields.get(name)
+        if target is not None:
+            target.errors = list(messages)
+        else:
+            form.form_errors.extend(messages)
+    if not exc.errors:
+        form.form_errors.append(exc.message)
+
+
+@bp.app_template_filter("draft_html")
+def draft_html(fragment: str) -> Markup:
+    """A section body: sanitised when stored, and again here, so no path can show raw HTML."""
+    return Markup(drafts.sanitise(fragment or ""))  # noqa: S704
+
+
+# --- drafts (staff) --------------------------------------------------------------------------
+
+
+@bp.get("/staff/drafts")
+@view_required
+def list_drafts() -> str:
+    page = page_arg(request.args)
+    rows, total = drafts.list_drafts(db.session, page=page, per_page=_per_page())
+    return render_template(
+        "rounds/drafts.html",
+        results=Page(rows, page, _per_page(), total),
+        can_manage=can_manage(current_user),
+    )
+
+
+def _read_upload(form: DraftForm) -> drafts.ParsedDraft:
+    upload = form.file.data
+    data = upload.read(drafts.MAX_UPLOAD_BYTES + 1) if upload and upload.filename else None
+    return drafts.read_source(
+        text=form.text.data or "", filename=(upload.filename if upload else "") or "", data=data
+    )
+
+
+@bp.route("/staff/drafts/new", methods=["GET", "POST"])
+@manage_required
+def create_draft() -> str | Response:
+    form = DraftForm()
+    if form.validate_on_submit():
+        try:
+            draft = drafts.create_draft(
+                db.session,
+                title=form.title.data or "",
+                parsed=_read_upload(form),
+                note=form.note.data or "",
+                staff_user_id=current_user.id,
+                now=_now(),
+            )
+        except Invalid as exc:
+            _show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The draft was saved as version 1."), "success")
+            return redirect(url_for("rounds.show_draft", draft_id=draft.id))
+    return render_template("rounds/draft_form.html", form=form, draft=None)
+
+
+@bp.get("/staff/drafts/<int:draft_id>")
+@view_required
+def show_draft(draft_id: int) -> str:
+    draft = drafts.get_draft(db.session, draft_id)
+    number = request.args.get("version", type=int)
+    version = next((v for v in draft.versions if v.number == number), draft.versions[-1])
+    return render_template(
+        "rounds/draft.html",
+        draft=draft,
+        version=version,
+        latest=version is draft.versions[-1],
+        rounds_by_version=drafts.count_rounds_by_version(db.session, draft_id),
+        can_manage=can_manage(current_user),
+    )
+
+
+@bp.route("/staff/drafts/<int:draft_id>/versions/new", methods=["GET", "POST"])
+@manage_required
+def create_draft_version(draft_id: int) -> str | Response:
+    draft = drafts.get_draft(db.session, draft_id)
+    form = DraftForm()
+    del form.title
+    if form.validate_on_submit():
+        try:
+            version = drafts.add_version(
+                db.session,
+                draft_id,
+                parsed=_read_upload(form),
+                note=form.note.data or "",
+                now=_now(),
+            )
+        except Invalid as exc:
+            _show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Version %(n)s was saved.", n=version.number), "success")
+            return redirect(url_for("rounds.show_draft", draft_id=draft_id))
+    return render_template("rounds/draft_form.html", form=form, draft=draft)
+
+
+@bp.route("/staff/drafts/<int:draft_id>/sections/<int:section_id>/edit", methods=["GET", "POST"])
+@manage_required
+def edit_section(draft_id: int, section_id: int) -> str | Response:
+    draft = drafts.get_draft(db.session, draft_id)
+    section = next((s for s in draft.versions[-1].sections if s.id == section_id), None)
+    if section is None:
+        flash(_("Only the newest version can be edited."), "error")
+        return redirect(url_for("rounds.show_draft", draft_id=draft_id))
+    form = SectionForm(
+        data={"heading": section.heading, "body": drafts.html_to_markdown(section.body_html)}
+    )
+    if form.validate_on_submit():
+        try:
+            version = drafts.edit_section(
+                db.session,
+                draft_id,
+                section_id,
+                heading=form.heading.data or "",
+                markdown=form.body.data or "",
+                note=form.note.data or "",
+                now=_now(),
+            )
+        except Invalid as exc:
+            _show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Saved as version %(n)s.", n=version.number), "success")
+            return redirect(url_for("rounds.show_draft", draft_id=draft_id))
+    return render_template("rounds/section_form.html", form=form, draft=draft, section=section)
+
+
+# --- rounds (staff) --------------------------------------------------------------------------
+
+
+@bp.get("/staff/rounds")
+@view_required
+def list_rounds() -> str:
+    page = page_arg(request.args)
+    rows, total = services.list_rounds(db.session, page=page, per_page=_per_page())
+    return render_template(
+        "rounds/rounds.html",
+        results=Page(rows, page, _per_page(), total),
+        now=_now(),
+        can_manage=can_manage(current_user),
+    )
+
+
+def _round_choices(form: RoundForm) -> bool:
+    """Fill the pickers; false when there is no draft to comment on yet."""
+    versions = drafts.list_version_choices(db.session)
+    form.draft_version_id.choices = [SelectChoice("", _("Choose a version"))] + [
+        SelectChoice(
+            str(v.id),
+            _(
+                "%(title)s – version %(n)s (%(date)s)",
+                title=d.title,
+                n=v.number,
+                date=v.created_at.strftime("%d.%m.%Y"),
+            ),
+        )
+        for v, d in versions
+    ]
+    keys = sorted({t.key for t, _count in privacy.list_consent_texts(db.session)})
+    form.consent_key.choices = [SelectChoice(k, k) for k in keys]
+    return bool(versions)
+
+
+@bp.route("/staff/rounds/new", methods=["GET", "POST"])
+@manage_required
+def create_round() -> str | Response:
+    now = _now()
+    services.ensure_round_consent_text(db.session, now)
+    start = (now + dt.timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    form = RoundForm(
+        data={
+            "draft_version_id": request.args.get("version", ""),
+            "opens_at": start,
+            "closes_at": start + dt.timedelta(days=28),
+            "consent_key": services.ROUND_CONSENT,
+        }
+    )
+    has_drafts = _round_choices(form)
+    if form.validate_on_submit():
+        try:
+            round_ = services.create_round(
+                db.session, form.values(), staff_user_id=current_user.id, now=now
+            )
+        except Invalid as exc:
+            _show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The round was created with three general questions."), "success")
+            return redirect(url_for("rounds.show_round_admin", round_id=round_.id))
+    db.session.commit()  # the default consent text, if it was just published
+    return render_template("rounds/round_form.html", form=form, round=None, has_drafts=has_drafts)
+
+
+@bp.route("/staff/rounds/<int:round_id>/edit", methods=["GET", "POST"])
+@manage_required
+def edit_round(round_id: int) -> str | Response:
+    round_ = services.get_round(db.session, round_id)
+    form = RoundForm(
+        data={
+            "title": round_.title,
+            "intro": round_.intro,
+            "draft_version_id": str(round_.draft_version_id),
+            "opens_at": round_.opens_at,
+            "closes_at": round_.closes_at,
+            "section_comments": round_.section_comments,
+            "comments_public": round_.comments_public,
+            "association_required": round_.association_required,
+            "consent_key": round_.consent_key,
+            "retention_days": round_.retention_days,
+            "max_comment_length": round_.max_comment_length,
+        }
+    )
+    _round_choices(form)
+    if form.validate_on_submit():
+        try:
+            services.update_round(db.session, round_id, form.values(), now=_now())
+        except Invalid as exc:
+            _show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The changes were saved."), "success")
+            return redirect(url_for("rounds.show_round_admin", round_id=round_id))
+    return render_template("rounds/round_form.html", form=form, round=round_, has_drafts=True)
+
+
+def _public_link(round_: Round) -> str:
+    return current_app.config["BASE_URL"] + url_for("rounds.show_round", slug=round_.slug)
+
+
+@bp.get("/staff/rounds/<int:round_id>")
+@view_required
+def show_round_admin(round_id: int) -> str:
+    round_ = services.get_round(db.session, round_id)
+    invitations = services.list_invitations(db.session, round_id)
+    form = DistributionForm(data={"association_ids": [a.id for _i, a in invitations]})
+    form.association_ids.choices = [
+        SelectChoice(a.id, a.name) for a in services.list_invitable_associations(db.session)
+    ]
+    return render_template(
+        "rounds/round_admin.html",
+        round=round_,
+        now=_now(),
+        state=round_.state(_now()),
+        public_link=_public_link(round_),
+        overview=services.round_overview(db.session, round_id),
+        sections=services.load_sections(db.session, round_.draft_version_id),
+        question_form=services.get_round_form(db.session, round_),
+        invitations=invitations,
+        uninvited=sum(1 for i, a in invitations if i.invited_at is None),
+        distribution=form,
+        confirm=ConfirmForm(),
+        can_manage=can_manage(current_user),
+        can_review=can_review(current_user, round_),
+    )
+
+
+@bp.post("/staff/rounds/<int:round_id>/distribution")
+@manage_required
+def save_distribution(round_id: int) -> Response:
+    form = DistributionForm()
+    if form.validate_on_submit():
+        try:
+            added, removed = services.save_distribution(
+                db.session, round_id, form.association_ids.data or [], now=_now()
+            )
+        except Invalid as exc:
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(
+                _("The distribution list was saved (%(added)s added, %(removed)s removed).",
+                  added=added, removed=removed),
+                "success",
+            )  # fmt: skip
+    return redirect(url_for("rounds.show_round_admin", round_id=round_id) + "#distribution")
+
+
+@bp.post("/staff/rounds/<int:round_id>/invitations")
+@manage_required
+def send_invitations(round_id: int) -> Response:
+    round_ = services.get_round(db.session, round_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            result = services.send_invitations(
+                db.session, round_id, link=_public_link(round_), now=_now()
+            )
+        except WrongState as exc:
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            mail_tasks.deliver_outbox()
+            flash(
+                ngettext(
+                    "%(num)s invitation was sent.", "%(num)s invitations were sent.", result.sent
+                ),
+                "success",
+            )
+            if result.without_email:
+                flash(
+                    _(
+                        "Not invited, no e-mail address in the register: %(names)s",
+                        names=", ".join(result.without_email),
+                    ),
+                    "error",
+                )
+    return redirect(url_for("rounds.show_round_admin", round_id=round_id) + "#distribution")
+
+
+# --- the participant's page ------------------------------------------------------------------
+
+
+@dataclass
+class Area:
+    """One place to comment (a section, the whole draft) or the general questions' form."""
+
+    key: str
+    action: str
+    section: Section | None = None
+    form: FlaskForm | None = None
+    comments: list[services.PublicComment] = field(default_factory=list)
+    thanks: bool = False
+    notice: str = ""
+    expanded: bool = False
+    can_send: bool = True
+
+
+def _remembered(round_: Round) -> Any:
+    ids = session.get(SESSION_KEY) or {}
+    participant = services.find_participant(db.session, round_.id, ids.get(str(round_.id)))
+    if participant is None and str(round_.id) in ids:
+        _forget(round_)
+    return participant
+
+
+def _remember(round_: Round, participant_id: int) -> None:
+    ids = dict(session.get(SESSION_KEY) or {})
+    ids[str(round_.id)] = participant_id
+    session[SESSION_KEY] = ids
+
+
+def _forget(round_: Round) -> None:
+    ids = dict(session.get(SESSION_KEY) or {})
+    ids.pop(str(round_.id), None)
+    session[SESSION_KEY] = ids
+
+
+def _association_choices(round_: Round) -> list[SelectChoice]:
+    first = (
+        SelectChoice("", _("Choose the association"))
+        if round_.association_required
+        else SelectChoice("", _("Myself, as a resident"))
+    )
+    return [first] + [
+        SelectChoice(str(a.id), a.name) for a in services.list_invitable_associations(db.session)
+    ]
+
+
+def _area_key(section: Section | None) -> str:
+    return f"s{section.id}" if section is not None else "draft"
+
+
+def _comment_action(round_: Round, section: Section | None) -> str:
+    if section is None:
+        return url_for("rounds.post_comment", slug=round_.slug)
+    return url_for("rounds.post_comment", slug=round_.slug, section_id=section.id)
+
+
+def _comment_form(
+    round_: Round, section: Section | None, choices: list[SelectChoice], *, bound: bool
+) -> CommentForm:
+    key = _area_key(section)
+    if bound:
+        form = CommentForm(prefix=key)
+    else:
+        form = CommentForm(prefix=key, formdata=None, data={"submission_key": new_submission_key()})
+    form.association_id.choices = choices
+    return form
+
+
+def _answers_form(round_: Round, choices: list[SelectChoice], *, bound: bool) -> FlaskForm | None:
+    definition = services.get_round_form(db.session, round_)
+    if definition is None:
+        return None
+    form_class = engine.build_form_class(definition.schema, locale=_locale(), base=IdentityForm)
+    form = form_class(prefix="answers") if bound else form_class(prefix="answers", formdata=None)
+    form.association_id.choices = choices
+    return form
+
+
+def _page(
+    round_: Round,
+    *,
+    now: dt.datetime,
+    participant: Any,
+    posted: Area | None = None,
+    thanks: str = "",
+) -> str:
+    """The whole page; `posted` replaces the area that was just sent to."""
+    open_now = round_.is_open(now)
+    choices = _association_choices(round_)
+    sections = list(round_.version.sections)
+    comments = services.public_comments(db.session, round_)
+    areas: dict[str, Area] = {}
+    places: list[Section | None] = sections if round_.section_comments else [None]
+    if not round_.section_comments and not open_now and not round_.comments_public:
+        places = []
+    for section in places:
+        key = _area_key(section)
+        areas[key] = Area(
+            key,
+            _comment_action(round_, section),
+            section,
+            _comment_form(round_, section, choices, bound=False) if open_now else None,
+            comments.get(section.id if section else None, []),
+            thanks=thanks == key,
+        )
+    answers_form = _answers_form(round_, choices, bound=False)
+    answers = None
+    if answers_form is not None and open_now:
+        answers = Area(
+            "answers",
+            url_for("rounds.post_answers", slug=round_.slug),
+            form=answers_form if open_now else None,
+            thanks=thanks == "answers",
+        )
+    if posted is not None:
+        posted.comments = comments.get(posted.section.id if posted.section else None, [])
+        if posted.key == "answers":
+            answers = posted
+        else:
+            areas[posted.key] = posted
+    return render_template(
+        "rounds/round.html",
+        round=round_,
+        state=round_.state(now),
+        sections=sections,
+        areas=areas,
+        whole_draft=areas.get("draft"),
+        answers=answers,
+        participant=participant,
+        consent_text=_consent_text(round_),
+    )
+
+
+def _consent_text(round_: Round) -> str:
+    text = privacy.find_current_consent_text(db.session, round_.consent_key)
+    return text.text(_locale()) if text else ""
+
+
+def _render_area(
+    round_: Round, area: Area, *, participant: Any, now: dt.datetime, newly_known: bool = False
+) -> str:
+    """The area alone for htmx; for a newly known participant, the other areas' "about you"
+    blocks are replaced out of band, so no form asks again."""
+    if area.key != "answers":
+        area.comments = services.public_section_comments(
+            db.session, round_, area.section.id if area.section else None
+        )
+    others: list[str] = []
+    if newly_known:
+        keys = (
+            [_area_key(s) for s in round_.version.sections]
+            if round_.section_comments
+            else ["draft"]
+        )
+        if services.get_round_form(db.session, round_) is not None:
+            keys.append("answers")
+        others = [k for k in keys if k != area.key]
+    return render_template(
+        "rounds/_answers.html" if area.key == "answers" else "rounds/_comment_area.html",
+        round=round_,
+        area=area,
+        participant=participant,
+        consent_text=_consent_text(round_),
+        oob_keys=others,
+        in_place=True,
+    )
+
+
+def _respond(round_: Round, area: Area, *, participant: Any, now: dt.datetime, status: int) -> Any:
+    if is_htmx():
+        # htmx swaps only 2xx answers: the kept text and its message must reach the page.
+        return _render_area(round_, area, participant=participant, now=now)
+    body = _page(round_, now=now, participant=participant, posted=area)
+    return body if status == 200 else (body, status)
+
+
+@bp.get("/rounds/<slug>")
+def show_round(slug: str) -> str:
+    round_ = services.get_round_by_slug(db.session, slug)
+    return _page(
+        round_,
+        now=_now(),
+        participant=_remembered(round_),
+        thanks=(request.args.get("sent") or "")[:20],
+    )
+
+
+def _comment_limit() -> str:
+    return current_app.config.get("ROUND_COMMENT_RATE_LIMIT", "20 per minute")
+
+
+def _manage_url(token: str) -> str:
+    return current_app.config["BASE_URL"] + url_for("rounds.show_own_comments", token=token)
+
+
+def _section_of(round_: Round, section_id: int | None) -> Section | None:
+    if section_id is None:
+        return None
+    section = next((s for s in round_.version.sections if s.id == section_id), None)
+    if section is None or not round_.section_comments:
+        raise NotFound(_("No such section."))
+    return section
+
+
+@bp.post("/rounds/<slug>/comments", defaults={"section_id": None})
+@bp.post("/rounds/<slug>/sections/<int:section_id>/comments")
+@redisplay_on_csrf_error
+@limiter.limit(_comment_limit)
+def post_comment(slug: str, section_id: int | None) -> Any:
+    now = _now()
+    round_ = services.get_round_by_slug(db.session, slug)
+    section = _section_of(round_, section_id)
+    participant = _remembered(round_)
+    form = _comment_form(round_, section, _association_choices(round_), bound=True)
+    area = Area(_area_key(section), _comment_action(round_, section), section, form, expanded=True)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            outcome = services.submit_comment(
+                db.session,
+                round_.id,
+                section_id=section.id if section else None,
+                body=form.body.data or "",
+                submission_key=form.submission_key.data or "",
+                identity=form.identity(_locale()),
+                participant_id=participant.id if participant else None,
+                manage_url=_manage_url,
+                now=now,
+                honeypot=form.homepage.data or "",
+            )
+        except Invalid as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+        except WrongState as exc:
+            db.session.rollback()
+            area.notice, status = exc.message, 409
+        else:
+            db.session.commit()
+            if outcome.new_participant:
+                mail_tasks.deliver_outbox()
+            newly_known = participant is None and outcome.participant is not None
+            if outcome.participant is not None:
+                _remember(round_, outcome.participant.id)
+                participant = outcome.participant
+            if not is_htmx():
+                return redirect(
+                    url_for("rounds.show_round", slug=slug, sent=area.key) + f"#area-{area.key}"
+                )
+            fresh = _comment_form(round_, section, _association_choices(round_), bound=False)
+            done = Area(area.key, area.action, section, fresh, thanks=True)
+            return _render_area(
+                round_, done, participant=participant, now=now, newly_known=newly_known
+            )
+    if not services.KEY_PATTERN.match(form.submission_key.data or ""):
+        form.submission_key.data = new_submission_key()  # a broken form is whole when sent again
+    if not round_.is_open(now):
+        area.can_send = False
+        if not area.notice:
+            try:
+                services.check_open(round_, now)
+            except WrongState as exc:
+                area.notice = exc.message
+    return _respond(round_, area, participant=participant, now=now, status=status)
+
+
+@bp.post("/rounds/<slug>/answers")
+@redisplay_on_csrf_error
+@limiter.limit(_comment_limit)
+def post_answers(slug: str) -> Any:
+    now = _now()
+    round_ = services.get_round_by_slug(db.session, slug)
+    participant = _remembered(round_)
+    form = _answers_form(round_, _association_choices(round_), bound=True)
+    if form is None:
+        raise NotFound(_("This round has no general questions."))
+    area = Area("answers", url_for("rounds.post_answers", slug=slug), form=form, expanded=True)
+    status = 200
+    valid = form.validate_on_submit()
+    if valid:
+        try:
+            outcome = services.submit_answers(
+                db.session,
+                round_.id,
+                answers=engine.answers_from_form(form, form.form_schema),
+                identity=form.identity(_locale()),
+                participant_id=participant.id if participant else None,
+                manage_url=_manage_url,
+                locale=_locale(),
+                now=now,
+                honeypot=form.homepage.data or "",
+            )
+        except Invalid as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+        except WrongState as exc:
+            db.session.rollback()
+            area.notice, status = exc.message, 409
+        else:
+            db.session.commit()
+            if outcome.new_participant:
+                mail_tasks.deliver_outbox()
+            newly_known = participant is None and outcome.participant is not None
+            if outcome.participant is not None:
+                _remember(round_, outcome.participant.id)
+                participant = outcome.participant
+            if not is_htmx():
+                return redirect(
+                    url_for("rounds.show_round", slug=slug, sent="answers") + "#questions"
+                )
+            done = Area(
+                "answers",
+                area.action,
+                form=_answers_form(round_, _association_choices(round_), bound=False),
+                thanks=True,
+            )
+            return _render_area(
+                round_, done, participant=participant, now=now, newly_known=newly_known
+            )
+    elif request.method == "POST" and participant is None and not form.csrf_token.errors:
+        # Show the messages about the person together with those about the answers.
+        _values, errors = services.check_identity(db.session, round_, form.identity(_locale()))
+        for name, messages in errors.items():
+            form[name].errors = list(messages)
+    if not round_.is_open(now):
+        area.can_send = False
+        if not area.notice:
+            try:
+                services.check_open(round_, now)
+            except WrongState as exc:
+                area.notice = exc.message
+    return _respond(round_, area, participant=participant, now=now, status=status)
+
+
+@bp.post("/rounds/<slug>/forget")
+def forget_participant(slug: str) -> Response:
+    round_ = services.get_round_by_slug(db.session, slug)
+    if ConfirmForm().validate_on_submit():
+        _forget(round_)
+    return redirect(url_for("rounds.show_round", slug=slug))
+
+
+@bp.errorhandler(TooManyRequests)
+def _too_many_requests(error: TooManyRequests) -> Any:
+    """The comment stays in its box with a message, as after any other refusal."""
+    if request.endpoint not in ("rounds.post_comment", "rounds.post_answers"):
+        return render_error(429, _("Too many attempts. Wait a minute and try again."))
+    slug = (request.view_args or {}).get("slug", "")
+    round_ = services.get_round_by_slug(db.session, slug)
+    choices = _association_choices(round_)
+    message = _(
+        "Many messages have been sent from your connection in a short time. Wait a minute and "
+        "send again: your text is kept below."
+    )
+    if request.endpoint == "rounds.post_answers":
+        form = _answers_form(round_, choices, bound=True)
+        area = Area("answers", url_for("rounds.post_answers", slug=slug), form=form)
+    else:
+        section = _section_of(round_, (request.view_args or {}).get("section_id"))
+        form = _comment_form(round_, section, choices, bound=True)
+        area = Area(_area_key(section), _comment_action(round_, section), section, form)
+    area.notice, area.expanded = message, True
+    participant = _remembered(round_)
+    if is_htmx():
+        return _render_area(round_, area, participant=participant, now=_now()), 429
+    return _page(round_, now=_now(), participant=participant, posted=area), 429
+
+
+# --- the participant's own link --------------------------------------------------------------
+
+
+def _link_problem(exc: DomainError) -> tuple[str, int]:
+    expired = isinstance(exc, LinkExpired)
+    return render_template("rounds/link_problem.html", expired=expired), (410 if expired else 404)
+
+
+def _own_page(token: str, *, now: dt.datetime, edited: dict[int, Any] | None = None) -> Any:
+    participant = services.get_participant_by_link(db.session, token, now)
+    round_ = services.get_round(db.session, participant.round_id)
+    comments = services.list_own_comments(db.session, participant.id)
+    edited = edited or {}
+    forms = {
+        c.id: edited.get(c.id)
+        or EditCommentForm(prefix=f"c{c.id}", formdata=None, data={"body": c.body})
+        for c in comments
+    }
+    return render_template(
+        "rounds/own_comments.html",
+        token=token,
+        round=round_,
+        participant=participant,
+        state=round_.state(now),
+        comments=comments,
+        forms=forms,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.get("/comments/<token>")
+def show_own_comments(token: str) -> Any:
+    try:
+        return _own_page(token, now=_now())
+    except (LinkExpired, LinkInvalid) as exc:
+        return _link_problem(exc)
+
+
+@bp.post("/comments/<token>/<int:comment_id>")
+@redisplay_on_csrf_error
+def edit_own_comment(token: str, comment_id: int) -> Any:
+    now = _now()
+    form = EditCommentForm(prefix=f"c{comment_id}")
+    status = 200
+    try:
+        if form.validate_on_submit():
+            try:
+                services.edit_own_comment(
+                    db.session, token, comment_id, form.body.data or "", now=now
+                )
+            except Invalid as exc:
+                db.session.rollback()
+                _show_errors(form, exc)
+            except WrongState as exc:
+                db.session.rollback()
+                form.form_errors.append(exc.message)
+                status = 409
+            else:
+                db.session.commit()
+                flash(_("Your comment was changed."), "success")
+                return redirect(
+                    url_for("rounds.show_own_comments", token=token) + f"#c{comment_id}"
+                )
+        body = _own_page(token, now=now, edited={comment_id: form})
+    except (LinkExpired, LinkInvalid) as exc:
+        return _link_problem(exc)
+    return body if status == 200 else (body, status)
+
+
+@bp.post("/comments/<token>/<int:comment_id>/withdraw")
+def withdraw_own_comment(token: str, comment_id: int) -> Any:
+    now = _now()
+    try:
+        if ConfirmForm().validate_on_submit():
+            try:
+                services.withdraw_own_comment(db.session, token, comment_id, now=now)
+            except WrongState as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+            else:
+                db.session.commit()
+                flash(_("Your comment was withdrawn. It is no longer shown or used."), "success")
+        return redirect(url_for("rounds.show_own_comments", token=token))
+    except (LinkExpired, LinkInvalid) as exc:
+        return _link_problem(exc)

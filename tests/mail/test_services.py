@@ -51,7 +51,7 @@ def test_queue_writes_a_row_and_file_transport_writes_eml(
     row = _queue(db, now)
     assert row.status == QUEUED and row.subject.endswith("Maija <b>")
     counts = services.deliver_pending(db, FileTransport(str(tmp_path)), now=now)
-    assert counts == {"sent": 1, "failed": 0, "retry": 0}
+    assert counts == {"sent": 1, "failed": 0, "retry": 0, "waiting": 0}
     files = list(tmp_path.glob("*.eml"))
     assert len(files) == 1
     message = message_from_bytes(files[0].read_bytes(), policy=policy.default)
