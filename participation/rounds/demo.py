@@ -342,6 +342,14 @@ def _round(
     return round_
 
 
+def _at_four_pm(moment: dt.datetime) -> dt.datetime:
+    """Rounds open and close at a time a person would set: 16.00 in Helsinki on that day."""
+    from zoneinfo import ZoneInfo
+
+    local = moment.astimezone(ZoneInfo("Europe/Helsinki"))
+    return local.replace(hour=16, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+
+
 def load_demo(session: Session, *, now: dt.datetime) -> int:
     if session.scalar(select(Round.id).where(Round.slug.in_([CLOSED_SLUG, OPEN_SLUG]))):
         return 0
@@ -374,7 +382,7 @@ def load_demo(session: Session, *, now: dt.datetime) -> int:
             note="Ensimmäisen kierroksen kommenttien perusteella",
             now=now - dt.timedelta(days=14),
         )
-    closed_opens = now - dt.timedelta(days=70)
+    closed_opens = _at_four_pm(now - dt.timedelta(days=70))
     closed = _round(
         session,
         slug=CLOSED_SLUG,
@@ -385,7 +393,7 @@ def load_demo(session: Session, *, now: dt.datetime) -> int:
         ),
         version_id=first.id,
         opens=closed_opens,
-        closes=now - dt.timedelta(days=42),
+        closes=_at_four_pm(now - dt.timedelta(days=42)),
         coordinator_id=coordinator.id,
         now=now,
     )
@@ -399,7 +407,7 @@ def load_demo(session: Session, *, now: dt.datetime) -> int:
         decided_at=now - dt.timedelta(days=30),
         now=now,
     )
-    open_opens = now - dt.timedelta(days=7)
+    open_opens = _at_four_pm(now - dt.timedelta(days=7))
     opened = _round(
         session,
         slug=OPEN_SLUG,
@@ -410,7 +418,7 @@ def load_demo(session: Session, *, now: dt.datetime) -> int:
         ),
         version_id=second.id,
         opens=open_opens,
-        closes=now + dt.timedelta(days=21),
+        closes=_at_four_pm(now + dt.timedelta(days=21)),
         coordinator_id=coordinator.id,
         now=now,
     )
