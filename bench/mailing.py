@@ -92,9 +92,7 @@ def main() -> None:
 
             # --- ours: publish → render → deliver, as the view and the worker do it.
             start = time.perf_counter()
-            mailing = services.publish_round_digest(
-                session, round_id, now=now, staff_user_id=None
-            )
+            mailing = services.publish_round_digest(session, round_id, now=now, staff_user_id=None)
             session.commit()
             published = time.perf_counter()
             tasks.render_digest(mailing.digest_id)  # renders, then delivers (immediate mode)

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,10 +21,6 @@ from participation.formbuilder.models import FormDefinition, FormResponse
 from participation.register.models import Association
 from participation.rounds.models import (
     DECISIONS,
-    NOT_TAKEN,
-    NOTED,
-    PARTLY,
-    TAKEN,
     Comment,
     Draft,
     DraftVersion,
@@ -33,13 +28,7 @@ from participation.rounds.models import (
     Round,
     Section,
 )
-
-DECISION_LABELS = {
-    TAKEN: _l("Taken into account"),
-    PARTLY: _l("Partly taken into account"),
-    NOT_TAKEN: _l("Not taken into account"),
-    NOTED: _l("Noted"),
-}
+from participation.rounds.review import DECISION_LABELS  # the labels staff pick decisions by
 
 
 def get_round(session: Session, round_id: int) -> Round:

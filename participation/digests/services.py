@@ -83,6 +83,21 @@ def latest_digest(session: Session, kind: str, subject_id: int) -> Digest | None
     ).first()
 
 
+def find_published_digest(session: Session, kind: str, subject_id: int) -> Digest | None:
+    """The newest digest of the subject that is published and ready, for public pages."""
+    return session.scalars(
+        select(Digest)
+        .where(
+            Digest.kind == kind,
+            Digest.subject_id == subject_id,
+            Digest.status == READY,
+            Digest.published_at.is_not(None),
+        )
+        .order_by(Digest.id.desc())
+        .limit(1)
+    ).first()
+
+
 def get_digest(session: Session, digest_id: int) -> Digest:
     """Raises NotFound."""
     digest = session.get(Digest, digest_id)

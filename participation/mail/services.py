@@ -136,6 +136,20 @@ def _outcome(exc: Exception) -> str:
     return _UNAVAILABLE
 
 
+def _reason(exc: Exception) -> str:
+    """The server's words, for staff: "550 5.1.1 <a@b>: Recipient address rejected"."""
+
+    def reply(code: int, message: bytes | str) -> str:
+        text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+        return f"{code} {' '.join(text.split())}"
+
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(reply(code, msg) for code, msg in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return reply(exc.smtp_code, exc.smtp_error)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 def deliver_pending(
     session: Session, transport: Transport, *, now: dt.datetime, batch: int = 200
 ) -> dict[str, int]:
@@ -220,7 +234,7 @@ def _send(
         transport.send(message)
     except (OSError, smtplib.SMTPException) as exc:
         outcome = _outcome(exc)
-        reason = str(exc) or type(exc).__name__
+        reason = _reason(exc)
         _mark_retry_or_failed(row, reason, now=now, permanent=outcome == _PERMANENT)
         if outcome == _UNAVAILABLE:
             return _UNAVAILABLE

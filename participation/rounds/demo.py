@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from participation.accounts import services as accounts
 from participation.demo import DEMO_COORDINATOR
+from participation.digests import services as digests
 from participation.formbuilder import services as formbuilder
 from participation.privacy import services as privacy
 from participation.register import people
@@ -407,6 +408,12 @@ def load_demo(session: Session, *, now: dt.datetime) -> int:
         decided_at=now - dt.timedelta(days=30),
         now=now,
     )
+    if digests.latest_digest(session, "round", closed.id) is None:
+        # Published a month ago; the worker renders it (and files the mails) when it starts.
+        digests.publish_round_digest(
+            session, closed.id, now=now - dt.timedelta(days=29), staff_user_id=coordinator.id
+        )
+        added += 1
     open_opens = _at_four_pm(now - dt.timedelta(days=7))
     opened = _round(
         session,

@@ -44,6 +44,7 @@ from participation.rounds.forms import (
     new_submission_key,
 )
 from participation.rounds.models import Round, Section
+from participation.digests import services as digests
 from participation.rounds.policy import can_manage, can_review, manage_required, view_required
 from participation.tokens import LinkExpired, LinkInvalid
 from participation.web import is_htmx, redisplay_on_csrf_error, render_error
@@ -324,6 +325,7 @@ def show_round_admin(round_id: int) -> str:
         confirm=ConfirmForm(),
         can_manage=can_manage(current_user),
         can_review=can_review(current_user, round_),
+        digest=digests.latest_digest(db.session, "round", round_.id),
     )
 
 
@@ -512,6 +514,7 @@ def _page(
         answers=answers,
         participant=participant,
         consent_text=_consent_text(round_),
+        digest=digests.find_published_digest(db.session, "round", round_.id),
     )
 
 

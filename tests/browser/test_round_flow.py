@@ -4,15 +4,18 @@ general questions; staff decide on the comments and publish the digest, which ar
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
 from participation.accounts import services as accounts
 from participation.rounds import drafts, services
+from participation.rounds.models import Round
 from tests.browser.a11y import assert_accessible
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, SMTPSink, body_of
 
 if TYPE_CHECKING:
     from tests.browser.conftest import LiveServer
@@ -85,7 +88,7 @@ def _comment(page: Page, section: str, text: str, *, first: bool) -> None:
     expect(area).to_contain_text(text)
 
 
-def test_participant_comments_staff_decides(
+def test_participant_comments_staff_decides_and_publishes(
     browser_page: Page, live_server: LiveServer, staff_login: Callable[..., Any]
 ) -> None:
     page, t = browser_page, live_server.t
@@ -116,3 +119,37 @@ def test_participant_comments_staff_decides(
     expect(page.get_by_text("Lisätään vuoroja lauantaisin.")).to_be_visible()
     expect(page.get_by_text("Uutiskirje <script>alert(1)</script> kuusi kertaa.")).to_be_visible()
     assert_accessible(page, "staff decision page after decisions")
+
+    # The round closes; staff publish the digest and the participant's mail arrives with the PDF.
+    with live_server.session() as session:
+        round_ = session.get(Round, round_id)
+        round_.closes_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    page.goto(f"/rounds/{slug}")
+    assert_accessible(page, "closed round page")
+    sink = SMTPSink()
+    sink.start()
+    live_server.app.config["MAIL_URL"] = sink.url
+    try:
+        page.goto(f"/staff/rounds/{round_id}")
+        page.get_by_role("button", name=t("Publish the digest and mail it")).click()
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        for _ in range(60):
+            if sink.to("pirjo@selainkyla.example"):
+                break
+            page.wait_for_timeout(500)
+        mails = sink.to("pirjo@selainkyla.example")
+        assert len(mails) == 1
+        body = body_of(mails[0])
+        assert "Salivuoroja tarvitaan myös viikonloppuisin." in body
+        assert "Lisätään vuoroja lauantaisin." in body
+        pdfs = [p for p in mails[0].iter_attachments() if p.get_content_type() == "application/pdf"]
+        assert len(pdfs) == 1
+        text = "\n".join(
+            page_.extract_text() for page_ in PdfReader(io.BytesIO(pdfs[0].get_content())).pages
+        )
+        assert "Salivuoroja tarvitaan" in " ".join(text.split())
+    finally:
+        live_server.app.config["MAIL_URL"] = f"file://{live_server.app.instance_path}/outbox"
+        sink.stop()
+    page.goto(f"/rounds/{slug}")
+    expect(page.locator(".digest-public a[href$='.pdf']")).to_be_visible()

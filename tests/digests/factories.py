@@ -254,10 +254,9 @@ def fill_round(
                 },
             )
         )
-    words = (
-        "yhdistykset tarvitsevat tiloja ja avustuksia sekä selkeät yhteyshenkilöt kaupungin "
-        "eri toimialoille jotta yhteistyö sujuu ja tieto kulkee molempiin suuntiin"
-    ).split()
+    text = "yhdistykset tarvitsevat tiloja ja avustuksia sekä selkeät yhteyshenkilöt kaupungin "
+    text += "eri toimialoille jotta yhteistyö sujuu ja tieto kulkee molempiin suuntiin"
+    words = text.split(" ")
     decisions = ["taken", "partly", "not_taken", "noted"]
     for n in range(comments):
         body = " ".join(rng.choice(words) for _ in range(rng.randint(25, 90))).capitalize() + "."

@@ -55,7 +55,7 @@ def test_context_holds_visible_comments_only_and_no_private_names(
     )
     # The whole draft first, then the sections in order; numbered down the document.
     assert [s["heading"] for s in context["sections"]] == [
-        "The draft as a whole",
+        "Luonnos kokonaisuutena",
         "Johdanto",
         "Tilat ja avustukset",
     ]
@@ -91,7 +91,7 @@ def test_pdf_holds_every_visible_comment_and_decision_and_nothing_hidden(
     text = pdf_text(digest.pdf)
     for word in [*VISIBLE, *REASONS, "Julkinen Nimi", "Kylätoimikunta ry", "VAPAATEKSTIOMEGA"]:
         assert word in text, word
-    for word in ["Taken into account", "Partly taken into account", "Not taken into account"]:
+    for word in ["Otettu huomioon", "Otettu osittain huomioon", "Ei otettu huomioon"]:
         assert word in text
     for word in NEVER:
         assert word not in text, word
@@ -104,7 +104,7 @@ def test_pdf_holds_every_visible_comment_and_decision_and_nothing_hidden(
     assert sample_round["round"].title in digest.title
     assert digest.pages == len(reader.pages) and digest.size == len(digest.pdf)
     bookmarks = [item["/Title"] for item in _flatten(reader.outline)]
-    assert {"Johdanto", "Tilat ja avustukset", "Facts and figures"} <= set(bookmarks)
+    assert {"Johdanto", "Tilat ja avustukset", "Tiedot ja luvut"} <= set(bookmarks)
 
 
 def _flatten(outline: list[Any]) -> list[Any]:
@@ -160,17 +160,17 @@ def test_publishing_writes_one_personal_message_per_address(
     assert all(r.status == QUEUED for r in rows)
     by_address = {r.recipient: r for r in rows}
     private = by_address["salainen@example.org"].body_text
-    assert "Your 2 comments and what became of them" in private
-    assert "KOMMENTTIALFA" in private and "Taken into account" in private
+    assert "Kommenttisi ja mitä niille tapahtui" in private  # Finnish, the default
+    assert "KOMMENTTIALFA" in private and "Päätös: Otettu huomioon" in private
     assert "PERUSTELUALFA" in private and "KOMMENTTIBEETA" in private
-    assert "Not taken into account" in private and "PERUSTELUBEETA" in private
+    assert "Päätös: Ei otettu huomioon" in private and "PERUSTELUBEETA" in private
     assert "PIILOTETTUHIDDEN" not in private and "PIILOPERUSTELU" not in private
     assert f"/digests/{digest.id}.pdf" in private
     public = by_address["julkinen@example.org"].body_text
     assert "KOMMENTTIKOKO" in public and "PERUTTUWITHDRAWN" not in public
-    assert "No decision has been recorded" in public
+    assert "Inget beslut har registrerats" in public  # in Swedish, their language
     club = by_address["pallo@example.org"].body_text
-    assert "Porin Pallo ry" in club and "4 comments" in club
+    assert "Porin Pallo ry" in club and "kierroksen 4 kommenttia" in club
     assert sample_round["round"].title in by_address["pallo@example.org"].subject
 
 
@@ -203,7 +203,7 @@ def test_messages_wait_for_the_digest_and_carry_the_same_pdf(
         assert len(attachments) == 1
         part = attachments[0]
         assert part.get_content_type() == "application/pdf"
-        assert part.get_filename().endswith(".pdf") and "Comment-digest" in part.get_filename()
+        assert part.get_filename().endswith(".pdf") and "Kommenttikooste" in part.get_filename()
         hashes.add(hashlib.sha256(part.get_content()).hexdigest())
     assert hashes == {hashlib.sha256(digest.pdf).hexdigest()}
     assert all(len(rcpts) == 1 for _f, rcpts in smtp.envelopes)

@@ -39,7 +39,7 @@ def test_coordinator_publishes_and_everyone_gets_the_pdf(
     assert attachment.get_content_type() == "application/pdf"
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "<progress" in page and 'value="4"' in page
-    assert "4 of 4 messages handled (100 %)" in page
+    assert "Käsitelty 4 / 4 viestiä (100 %)." in page
     assert "hx-trigger" not in page  # nothing left to wait for: no polling
     digest = db.scalars(select(Digest)).one()
     assert f"/digests/{digest.id}.pdf" in page
@@ -53,7 +53,7 @@ def test_publishing_an_open_round_is_refused(
     db.commit()
     response = _publish(post, round_.id)
     assert response.status_code == 409
-    assert "after the round has closed" in response.get_data(as_text=True)
+    assert "kun kierros on päättynyt" in response.get_data(as_text=True)
     assert db.scalar(select(Digest.id)) is None
 
 
@@ -86,8 +86,8 @@ def test_mailing_page_polls_while_messages_wait_and_shows_failures(
     db.commit()
     url = f"/staff/mailings/{mailing.id}"
     page = client.get(url).get_data(as_text=True)
-    assert 'hx-trigger="every 2s"' in page and "Waiting to be made" in page
-    assert "0 of 4 messages handled" in page
+    assert 'hx-trigger="every 2s"' in page and "Odottaa tekemistä" in page
+    assert "Käsitelty 0 / 4 viestiä" in page
     partial = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in partial
     assert 'id="mailing-progress"' in partial and 'hx-trigger="every 2s"' in partial
@@ -102,7 +102,7 @@ def test_mailing_page_polls_while_messages_wait_and_shows_failures(
     partial = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "hx-trigger" not in partial  # done: polling stops
     assert "550 5.1.1 &lt;script&gt;mailbox&lt;/script&gt; unavailable" in partial
-    assert rows[0].recipient in partial and "Try all failed again" in partial
+    assert rows[0].recipient in partial and "Yritä kaikkia epäonnistuneita uudelleen" in partial
 
     # Retry one: it goes to the file outbox (the test app's MAIL_URL) and is sent.
     response = post(f"/staff/mailings/{mailing.id}/messages/{rows[0].id}/retry")
@@ -134,8 +134,10 @@ def test_retry_all_failed(
     response = post(f"/staff/mailings/{mailing.id}/retry")
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "4 messages were queued again." in page
-    statuses = db.scalars(select(OutboxMessage.status).where(OutboxMessage.mailing_id == mailing.id))
+    assert "4 viestiä lisättiin uudelleen lähetysjonoon." in page
+    statuses = db.scalars(
+        select(OutboxMessage.status).where(OutboxMessage.mailing_id == mailing.id)
+    )
     assert set(statuses) == {SENT}
 
 
@@ -165,7 +167,7 @@ def test_download_serves_a_published_ready_digest_inline(
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"].startswith("inline")
-    assert "Comment-digest" in response.headers["Content-Disposition"]
+    assert "Kommenttikooste" in response.headers["Content-Disposition"]
     assert response.data.startswith(b"%PDF")
     # Unpublished digests are for staff only.
     digest = db.get(Digest, mailing.digest_id)
@@ -183,7 +185,7 @@ def test_round_panel_and_outbox_list_the_digest(
     round_ = sample_round["round"]
     with app.test_request_context("/"):
         empty = render_template("digests/_round_digest_panel.html", round=round_, digest=None)
-        assert "has not been published" in empty
+        assert "ei ole vielä julkaistu" in empty
         assert f'action="/staff/rounds/{round_.id}/digest"' in empty
         closed_only = render_template(
             "digests/_round_digest_panel.html", round=round_, digest=None, round_state="open"
@@ -198,10 +200,16 @@ def test_round_panel_and_outbox_list_the_digest(
         panel = render_template("digests/_round_digest_panel.html", round=round_, digest=digest)
     assert f"/digests/{digest.id}.pdf" in panel
     assert f"/staff/mailings/{mailing.id}" in panel
-    assert "Publish again" in panel
+    assert "Julkaise uudelleen" in panel
+    public = services.find_published_digest(db, "round", round_.id)
+    assert public is not None and public.id == digest.id
+    with app.test_request_context("/"):
+        html = render_template("digests/_round_public.html", digest=public)
+        assert render_template("digests/_round_public.html", digest=None).strip() == ""
+    assert f'href="/digests/{digest.id}.pdf"' in html and "Avaa PDF" in html
     login_as("coordinator")
     outbox = client.get("/staff/outbox").get_data(as_text=True)
-    assert f"/staff/mailings/{mailing.id}" in outbox and "Mailings" in outbox
+    assert f"/staff/mailings/{mailing.id}" in outbox and "Postitukset" in outbox
 
 
 def test_hostile_round_title_shows_as_text_on_the_mailing_page(
