@@ -27,6 +27,7 @@ from wtforms.fields.choices import SelectChoice
 
 import forms as engine
 from participation.accounts.forms import ConfirmForm
+from participation.digests import services as digests
 from participation.errors import DomainError, Invalid, NotFound, WrongState
 from participation.extensions import db, limiter
 from participation.mail import tasks as mail_tasks
@@ -44,7 +45,6 @@ from participation.rounds.forms import (
     new_submission_key,
 )
 from participation.rounds.models import Round, Section
-from participation.digests import services as digests
 from participation.rounds.policy import can_manage, can_review, manage_required, view_required
 from participation.tokens import LinkExpired, LinkInvalid
 from participation.web import is_htmx, redisplay_on_csrf_error, render_error
