@@ -160,7 +160,7 @@ def test_publishing_writes_one_personal_message_per_address(
     assert all(r.status == QUEUED for r in rows)
     by_address = {r.recipient: r for r in rows}
     private = by_address["salainen@example.org"].body_text
-    assert "Kommenttisi ja mitä niille tapahtui" in private  # Finnish, the default
+    assert "kommenttiasi ja mitä niille tapahtui" in private  # Finnish, the default
     assert "KOMMENTTIALFA" in private and "Päätös: Otettu huomioon" in private
     assert "PERUSTELUALFA" in private and "KOMMENTTIBEETA" in private
     assert "Päätös: Ei otettu huomioon" in private and "PERUSTELUBEETA" in private

@@ -147,7 +147,7 @@ def test_a_decision_is_recorded_and_can_be_changed(
         later,
     )
     item = review.get_review_item(db, r.id, c.id)
-    assert item.decided_by == second.name and item.decision_label == "Not taken into account"
+    assert item.decided_by == second.name and item.decision_label == "Ei otettu huomioon"
 
 
 def test_bad_decisions_are_refused(db: Any, review_data: ReviewData, make_user: Any) -> None:

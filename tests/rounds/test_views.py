@@ -142,7 +142,7 @@ def test_after_the_close_nothing_is_stored_and_the_text_stays_in_the_box(
         )
     assert response.status_code == 409
     page = _text(response)
-    assert "The comment round closed on" in page and "Your text was not saved" in page
+    assert "Kommentointikierros päättyi" in page and "Tekstiäsi ei tallennettu" in page
     assert _textarea(page, f"s{section.id}-body") == written
     assert "Send the comment" not in page
     assert htmx.status_code == 200 and _textarea(_text(htmx), f"s{section.id}-body") == written
@@ -341,7 +341,7 @@ def test_the_mail_links_to_a_page_for_editing_and_withdrawing_until_the_close(
 
     with time_machine.travel(round_.closes_at, tick=False):
         closed = _text(client.get(path))
-        assert "The round closed on" in closed and "Korjattu versio." in closed
+        assert "Kierros päättyi" in closed and "Korjattu versio." in closed
         assert "Save the changes" not in closed and "Withdraw this comment" not in closed
         refused = post(f"{path}/{ids[0]}", {f"c{ids[0]}-body": "Myöhäinen muutos."})
         assert refused.status_code == 409
