@@ -100,6 +100,11 @@ def test_participant_comments_staff_decides_and_publishes(
     _comment(page, "Tilat", "Salivuoroja tarvitaan myös viikonloppuisin.", first=True)
     _comment(page, "Viestintä", "Uutiskirje <script>alert(1)</script> kuusi kertaa.", first=False)
     assert_accessible(page, "round page after commenting")
+    # The general questions; "about you" was asked once already.
+    answers = page.locator("#area-answers")
+    answers.locator("textarea").first.fill("Tilat ovat tärkeimmät.")
+    answers.get_by_role("button", name=t("Send the answers")).click()
+    expect(page.locator("#area-answers .flash-success")).to_be_visible()
 
     # Staff decide on both comments, inline; the progress line follows.
     staff_login(page, "coordinator")
@@ -147,7 +152,8 @@ def test_participant_comments_staff_decides_and_publishes(
         text = "\n".join(
             page_.extract_text() for page_ in PdfReader(io.BytesIO(pdfs[0].get_content())).pages
         )
-        assert "Salivuoroja tarvitaan" in " ".join(text.split())
+        flat = " ".join(text.split())
+        assert "Salivuoroja tarvitaan" in flat and "Tilat ovat tärkeimmät." in flat
     finally:
         live_server.app.config["MAIL_URL"] = f"file://{live_server.app.instance_path}/outbox"
         sink.stop()
