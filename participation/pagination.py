@@ -7,6 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def page_size() -> int:
+    """Rows per page of a staff list (config PAGE_SIZE)."""
+    from flask import current_app
+
+    return current_app.config["PAGE_SIZE"]
+
+
 def page_arg(args: Any) -> int:
     try:
         return max(1, int(args.get("page", 1)))

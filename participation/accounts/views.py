@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -10,19 +8,16 @@ from werkzeug.wrappers import Response
 from participation.accounts import bp, services
 from participation.accounts.forms import ConfirmForm, LoginForm, UserForm
 from participation.accounts.policy import coordinator_required, staff_required
+from participation.db import utcnow
 from participation.errors import DomainError, Invalid
 from participation.extensions import db, limiter, login_manager
 from participation.i18n import safe_next
 from participation.web import redisplay_on_csrf_error, typed_value_key
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 @login_manager.user_loader
 def _load_user(token: str) -> services.User | None:
-    return services.load_session_user(db.session, token, now=_now())
+    return services.load_session_user(db.session, token, now=utcnow())
 
 
 login_manager.login_view = "accounts.login"
@@ -56,7 +51,7 @@ def login() -> str | Response:
         else:
             session.clear()  # a fresh session on every login: nothing carried over
             services.start_session(
-                db.session, user, now=_now(), user_agent=request.headers.get("User-Agent", "")
+                db.session, user, now=utcnow(), user_agent=request.headers.get("User-Agent", "")
             )
             db.session.commit()
             login_user(user)
@@ -69,7 +64,7 @@ def login() -> str | Response:
 def logout() -> Response:
     ConfirmForm().validate_on_submit()  # CSRF checked by CSRFProtect already
     if current_user.is_authenticated:
-        services.revoke_token(db.session, current_user.session_token, now=_now())
+        services.revoke_token(db.session, current_user.session_token, now=utcnow())
         db.session.commit()
     logout_user()
     session.clear()
@@ -92,7 +87,7 @@ def list_sessions() -> str:
 @bp.post("/staff/sessions/<int:session_id>/revoke")
 @staff_required
 def revoke_session(session_id: int) -> Response:
-    services.revoke_session(db.session, current_user.id, session_id, now=_now())
+    services.revoke_session(db.session, current_user.id, session_id, now=utcnow())
     db.session.commit()
     flash(_("The session was ended."), "success")
     return redirect(url_for("accounts.list_sessions"))
@@ -101,7 +96,7 @@ def revoke_session(session_id: int) -> Response:
 @bp.post("/staff/sessions/revoke-all")
 @staff_required
 def revoke_all_sessions() -> Response:
-    services.revoke_all_sessions(db.session, current_user.id, now=_now())
+    services.revoke_all_sessions(db.session, current_user.id, now=utcnow())
     db.session.commit()
     logout_user()
     session.clear()
@@ -147,7 +142,7 @@ def toggle_user(user_id: int) -> Response:
     if user.id == current_user.id:
         flash(_("You cannot deactivate your own account."), "error")
     else:
-        services.set_active(db.session, user, not user.active, now=_now())
+        services.set_active(db.session, user, not user.active, now=utcnow())
         db.session.commit()
         flash(_("The account was updated."), "success")
     return redirect(url_for("accounts.list_users"))
@@ -157,7 +152,7 @@ def toggle_user(user_id: int) -> Response:
 @coordinator_required
 def revoke_user_sessions(user_id: int) -> Response:
     user = services.get_user(db.session, user_id)
-    count = services.revoke_all_sessions(db.session, user.id, now=_now())
+    count = services.revoke_all_sessions(db.session, user.id, now=utcnow())
     db.session.commit()
     flash(_("%(n)s sessions were ended.", n=count), "success")
     return redirect(url_for("accounts.list_users"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 from flask import abort, flash, redirect, send_file, url_for
@@ -12,16 +11,13 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from participation.accounts.policy import staff_required
+from participation.db import utcnow
 from participation.digests import bp, policy, services, tasks
 from participation.digests.round_digest import get_round
 from participation.extensions import db
 from participation.mail import services as mail
 from participation.mail import tasks as mail_tasks
 from participation.web import render_page_or_partial
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @bp.post("/staff/rounds/<int:round_id>/digest")
@@ -31,7 +27,7 @@ def publish_round_digest(round_id: int) -> Response:
     if not policy.can_publish(current_user, round_.created_by_id):
         abort(403)
     mailing = services.publish_round_digest(
-        db.session, round_id, now=_now(), staff_user_id=current_user.id
+        db.session, round_id, now=utcnow(), staff_user_id=current_user.id
     )
     db.session.commit()
     tasks.render_digest(mailing.digest_id)
@@ -62,7 +58,7 @@ def show_mailing(mailing_id: int) -> str:
 @staff_required
 def retry_failed_messages(mailing_id: int) -> Response:
     _checked_progress(mailing_id)
-    count, digest_ids = mail.retry_failed(db.session, mailing_id, now=_now())
+    count, digest_ids = mail.retry_failed(db.session, mailing_id, now=utcnow())
     db.session.commit()
     _send_again(digest_ids)
     flash(
@@ -76,7 +72,7 @@ def retry_failed_messages(mailing_id: int) -> Response:
 @staff_required
 def retry_mailing_message(mailing_id: int, message_id: int) -> Response:
     _checked_progress(mailing_id)
-    digest_ids = mail.retry_mailing_message(db.session, mailing_id, message_id, now=_now())
+    digest_ids = mail.retry_mailing_message(db.session, mailing_id, message_id, now=utcnow())
     db.session.commit()
     _send_again(digest_ids)
     flash(_("The message was queued again."), "success")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -16,16 +15,13 @@ from werkzeug.wrappers import Response
 import forms as engine
 from participation.accounts.forms import ConfirmForm
 from participation.accounts.policy import staff_required
+from participation.db import utcnow
 from participation.errors import Conflict, Invalid
 from participation.extensions import db
 from participation.formbuilder import bp, services
 from participation.formbuilder.forms import TYPE_NAMES, FormDetailsForm, QuestionForm
 from participation.pagination import Page, page_arg
 from participation.web import is_htmx
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @bp.app_template_filter("localised")
@@ -58,7 +54,7 @@ def create_form() -> str | Response:
                 owner_id=current_user.id,
                 title=form.title.data,
                 description=form.description.data,
-                now=_now(),
+                now=utcnow(),
             )
         except Invalid as exc:
             _set_errors(form, exc.errors)
@@ -81,7 +77,7 @@ def edit_form(form_id: int) -> str | Response:
                 definition,
                 title=form.title.data,
                 description=form.description.data,
-                now=_now(),
+                now=utcnow(),
             )
         except Invalid as exc:
             db.session.rollback()
@@ -102,7 +98,7 @@ def duplicate_form(form_id: int) -> Response:
         definition,
         owner_id=current_user.id,
         title=_("Copy of %(title)s", title=definition.title),
-        now=_now(),
+        now=utcnow(),
     )
     db.session.commit()
     flash(_("The form was copied. This is the copy; rename it if you like."), "success")
@@ -143,7 +139,7 @@ def add_question(form_id: int) -> str | Response:
     form = QuestionForm()
     if form.validate_on_submit():
         try:
-            key = services.add_question(db.session, definition, form.spec(), now=_now())
+            key = services.add_question(db.session, definition, form.spec(), now=utcnow())
         except Invalid as exc:
             db.session.rollback()
             form.set_errors(exc.errors or {"": [exc.message]})
@@ -167,7 +163,7 @@ def edit_question(form_id: int, key: str) -> str | Response:
         form.lock_type(question["type"])
     if form.validate_on_submit():
         try:
-            services.update_question(db.session, definition, key, form.spec(), now=_now())
+            services.update_question(db.session, definition, key, form.spec(), now=utcnow())
         except Invalid as exc:
             db.session.rollback()
             form.set_errors(exc.errors or {"": [exc.message]})
@@ -203,7 +199,7 @@ def _after_list_change(definition: Any, message: str, category: str = "success")
 def move_question(form_id: int, key: str) -> Any:
     definition = services.get_form(db.session, form_id, user=current_user)
     offset = -1 if request.form.get("direction") == "up" else 1
-    services.move_question(db.session, definition, key, offset, now=_now())
+    services.move_question(db.session, definition, key, offset, now=utcnow())
     db.session.commit()
     message = _("The question was moved up.") if offset < 0 else _("The question was moved down.")
     return _after_list_change(definition, message)
@@ -214,7 +210,7 @@ def move_question(form_id: int, key: str) -> Any:
 def delete_question(form_id: int, key: str) -> Any:
     definition = services.get_form(db.session, form_id, user=current_user)
     try:
-        services.delete_question(db.session, definition, key, now=_now())
+        services.delete_question(db.session, definition, key, now=utcnow())
     except Conflict as exc:
         db.session.rollback()
         return _after_list_change(definition, exc.message, "error")

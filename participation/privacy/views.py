@@ -15,24 +15,21 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import TooManyRequests
 
 from participation.accounts.forms import ConfirmForm
 from participation.accounts.policy import coordinator_required
+from participation.db import utcnow
 from participation.errors import DomainError, Invalid
 from participation.extensions import db, limiter
+from participation.i18n import current_locale
 from participation.mail import tasks as mail_tasks
 from participation.pagination import Page, page_arg
 from participation.privacy import bp, services
 from participation.privacy.forms import ConsentTextForm, PrivacyRequestForm
 from participation.tokens import LinkExpired, LinkInvalid
 from participation.web import typed_value_key
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _link_hours() -> int:
@@ -75,8 +72,8 @@ def request_link() -> str | Response:
             form.email.data,
             make_url=_link_url,
             lifetime=dt.timedelta(hours=_link_hours()),
-            locale=str(get_locale() or "fi"),
-            now=_now(),
+            locale=current_locale(),
+            now=utcnow(),
         )
         db.session.commit()
         mail_tasks.deliver_outbox()  # asked for every address alike, so the timing tells nothing
@@ -91,13 +88,13 @@ def link_sent() -> str:
 
 @bp.get("/privacy/link/<token>")
 def show_link(token: str) -> str:
-    person = services.get_person_by_link(db.session, token, _now())
+    person = services.get_person_by_link(db.session, token, utcnow())
     return render_template("privacy/link.html", person=person, token=token, form=ConfirmForm())
 
 
 @bp.post("/privacy/link/<token>/download")
 def download_data(token: str) -> Response:
-    now = _now()
+    now = utcnow()
     data = services.export_by_link(db.session, token, now)
     response = Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json")
     filename = f"my-data-{now.date().isoformat()}.json"
@@ -107,7 +104,7 @@ def download_data(token: str) -> Response:
 
 @bp.get("/privacy/link/<token>/erase")
 def confirm_erasure(token: str) -> str:
-    person = services.get_person_by_link(db.session, token, _now())
+    person = services.get_person_by_link(db.session, token, utcnow())
     return render_template(
         "privacy/confirm_erasure.html", person=person, token=token, form=ConfirmForm()
     )
@@ -115,7 +112,7 @@ def confirm_erasure(token: str) -> str:
 
 @bp.post("/privacy/link/<token>/erase")
 def erase_data(token: str) -> Response:
-    services.erase_by_link(db.session, token, _now())
+    services.erase_by_link(db.session, token, utcnow())
     db.session.commit()
     return redirect(url_for("privacy.show_erased"))
 
@@ -157,7 +154,7 @@ def publish_consent_text() -> str | Response:
                 form.text_fi.data,
                 form.text_sv.data or "",
                 form.text_en.data or "",
-                _now(),
+                utcnow(),
             )
         except Invalid as exc:
             for name, messages in exc.errors.items():
@@ -184,7 +181,7 @@ def show_retention() -> str:
     overview = services.retention_overview(
         db.session,
         int(current_app.config["RETENTION_DAYS"]),
-        _now(),
+        utcnow(),
         page=page,
         per_page=per_page,
     )
@@ -199,7 +196,7 @@ def show_retention() -> str:
 @bp.post("/staff/privacy/retention")
 @coordinator_required
 def run_retention() -> Response:
-    counts = services.run_retention(db.session, int(current_app.config["RETENTION_DAYS"]), _now())
+    counts = services.run_retention(db.session, int(current_app.config["RETENTION_DAYS"]), utcnow())
     db.session.commit()
     flash(
         _(

@@ -16,17 +16,19 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
 from participation.accounts.forms import ConfirmForm
+from participation.db import utcnow
 from participation.errors import DomainError, Invalid, WrongState
 from participation.extensions import db, limiter
+from participation.i18n import current_locale
 from participation.mail import tasks as mail_tasks
-from participation.pagination import Page, page_arg
+from participation.pagination import Page, page_arg, page_size
 from participation.register import (
     bp,
     exporting,
@@ -55,18 +57,6 @@ from participation.tokens import LinkExpired, LinkInvalid
 from participation.web import render_error, render_page_or_partial, typed_value_key
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _locale() -> str:
-    return str(get_locale() or "fi")
-
-
-def _per_page() -> int:
-    return current_app.config["PAGE_SIZE"]
 
 
 def _link_for(token: str) -> str:
@@ -110,11 +100,11 @@ def _form_data(association: Association) -> dict[str, Any]:
 def list_associations() -> str:
     flt = listing.parse_filter(request.args)
     page = page_arg(request.args)
-    rows, total = listing.search_associations(db.session, flt, page=page, per_page=_per_page())
+    rows, total = listing.search_associations(db.session, flt, page=page, per_page=page_size())
     return render_page_or_partial(
         "register/associations.html",
         "register/_association_results.html",
-        results=Page(rows, page, _per_page(), total),
+        results=Page(rows, page, page_size(), total),
         flt=flt,
         categories=services.list_categories(db.session),
         areas=listing.list_areas(db.session),
@@ -128,8 +118,8 @@ def export_associations(fmt: str) -> Response:
     if fmt not in {"csv", "xlsx"}:
         abort(404)
     flt = listing.parse_filter(request.args)
-    header, rows = exporting.export_associations(db.session, flt, locale=_locale())
-    stamp = _now().astimezone(HELSINKI).date().isoformat()
+    header, rows = exporting.export_associations(db.session, flt, locale=current_locale())
+    stamp = utcnow().astimezone(HELSINKI).date().isoformat()
     if fmt == "csv":
         body, mimetype = exporting.to_csv(header, rows), exporting.CSV_MIMETYPE
     else:
@@ -147,11 +137,11 @@ def export_associations(fmt: str) -> Response:
 def create_association() -> str | Response:
     categories = services.ensure_default_categories(db.session)
     form = AssociationForm()
-    form.set_categories(categories, _locale(), None)
+    form.set_categories(categories, current_locale(), None)
     if form.validate_on_submit():
         try:
             association = services.create_association(
-                db.session, form.values(), now=_now(), staff_user_id=current_user.id
+                db.session, form.values(), now=utcnow(), staff_user_id=current_user.id
             )
         except Invalid as exc:
             _show_errors(form, exc)
@@ -175,7 +165,7 @@ def show_association(association_id: int) -> str:
     return render_template(
         "register/association.html",
         association=association,
-        history=services.list_history(db.session, association_id, locale=_locale()),
+        history=services.list_history(db.session, association_id, locale=current_locale()),
         labels=FIELD_LABELS,
         can_manage=can_manage(current_user),
         form=ConfirmForm(),
@@ -191,14 +181,14 @@ def edit_association(association_id: int) -> str | Response:
         return redirect(url_for("register.show_association", association_id=association_id))
     categories = services.ensure_default_categories(db.session)
     form = AssociationForm(data=_form_data(association))
-    form.set_categories(categories, _locale(), association.category_id)
+    form.set_categories(categories, current_locale(), association.category_id)
     if form.validate_on_submit():
         try:
             services.update_association(
                 db.session,
                 association_id,
                 form.values(),
-                now=_now(),
+                now=utcnow(),
                 staff_user_id=current_user.id,
             )
         except Invalid as exc:
@@ -222,10 +212,10 @@ def send_edit_link(association_id: int) -> Response:
     association = links.send_edit_link(
         db.session,
         association_id,
-        now=_now(),
+        now=utcnow(),
         lifetime=_lifetime(),
         link_for=_link_for,
-        locale=_locale(),
+        locale=current_locale(),
     )
     db.session.commit()
     mail_tasks.deliver_outbox()
@@ -242,7 +232,7 @@ def merge_associations() -> str | Response:
     if keep_id and duplicate_id:
         try:
             comparison = merging.compare_associations(
-                db.session, keep_id, duplicate_id, locale=_locale()
+                db.session, keep_id, duplicate_id, locale=current_locale()
             )
         except (Invalid, WrongState) as exc:
             pick.form_errors.append(exc.message)
@@ -269,7 +259,7 @@ def merge_associations() -> str | Response:
                     keep_id=keep_id,
                     duplicate_id=duplicate_id,
                     take_from_duplicate=take,
-                    now=_now(),
+                    now=utcnow(),
                     staff_user_id=current_user.id,
                 )
                 db.session.commit()
@@ -312,7 +302,7 @@ def import_associations() -> str | Response:
                 db.session,
                 upload.filename or "",
                 upload.read(),
-                now=_now(),
+                now=utcnow(),
                 staff_user_id=current_user.id,
             )
         except Invalid as exc:
@@ -368,11 +358,11 @@ def download_import_template() -> Response:
 def list_people() -> str:
     q = (request.args.get("q") or "").strip()[:200]
     page = page_arg(request.args)
-    rows, total = people.search_people(db.session, q, page=page, per_page=_per_page())
+    rows, total = people.search_people(db.session, q, page=page, per_page=page_size())
     return render_page_or_partial(
         "register/people.html",
         "register/_people_results.html",
-        results=Page(rows, page, _per_page(), total),
+        results=Page(rows, page, page_size(), total),
         q=q,
         can_manage=can_manage(current_user),
     )
@@ -403,7 +393,7 @@ def create_person() -> str | Response:
     if form.validate_on_submit():
         try:
             person = people.create_person(
-                db.session, form.values(), now=_now(), staff_user_id=current_user.id
+                db.session, form.values(), now=utcnow(), staff_user_id=current_user.id
             )
         except Invalid as exc:
             _show_errors(form, exc)
@@ -430,7 +420,7 @@ def edit_person(person_id: int) -> str | Response:
     if form.validate_on_submit():
         try:
             people.update_person(
-                db.session, person_id, form.values(), now=_now(), staff_user_id=current_user.id
+                db.session, person_id, form.values(), now=utcnow(), staff_user_id=current_user.id
             )
         except Invalid as exc:
             _show_errors(form, exc)
@@ -537,10 +527,10 @@ def request_edit_link() -> str | Response:
         links.request_edit_link(
             db.session,
             form.email.data,
-            now=_now(),
+            now=utcnow(),
             lifetime=_lifetime(),
             link_for=_link_for,
-            locale=_locale(),
+            locale=current_locale(),
         )
         db.session.commit()
         mail_tasks.deliver_outbox()  # called either way, so both answers take the same path
@@ -560,16 +550,20 @@ def _link_problem(exc: DomainError) -> tuple[str, int]:
 
 @bp.route("/associations/edit/<token>", methods=["GET", "POST"])
 def edit_by_link(token: str) -> str | Response | tuple[str, int]:
-    now = _now()
+    now = utcnow()
     try:
         association = links.open_edit_link(db.session, token, now=now)
     except (LinkExpired, LinkInvalid) as exc:
         return _link_problem(exc)
     form = AssociationDetailsForm(data=_form_data(association))
-    form.set_categories(services.list_categories(db.session), _locale(), association.category_id)
+    form.set_categories(
+        services.list_categories(db.session), current_locale(), association.category_id
+    )
     if form.validate_on_submit():
         try:
-            links.save_by_edit_link(db.session, token, form.values(), now=now, locale=_locale())
+            links.save_by_edit_link(
+                db.session, token, form.values(), now=now, locale=current_locale()
+            )
         except Invalid as exc:
             _show_errors(form, exc)
         except (LinkExpired, LinkInvalid) as exc:

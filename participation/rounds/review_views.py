@@ -4,7 +4,6 @@ created (review.can_review)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import (
@@ -18,11 +17,12 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from participation.accounts.policy import staff_required
+from participation.db import utcnow
 from participation.errors import Invalid, WrongState
 from participation.extensions import db
 from participation.mail import tasks as mail_tasks
@@ -38,14 +38,6 @@ from participation.rounds.review_forms import (
     hide_form,
 )
 from participation.web import is_htmx, redisplay_on_csrf_error
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _locale() -> str:
-    return str(get_locale() or "fi")
 
 
 def _load(round_id: int) -> Round:
@@ -210,7 +202,7 @@ def decide_comment(round_id: int, comment_id: int) -> Any:
                 decision=form.decision.data,
                 reason=form.reason.data or "",
                 user_id=current_user.id,
-                now=_now(),
+                now=utcnow(),
             )
         except (Invalid, WrongState) as exc:
             if isinstance(exc, Invalid):
@@ -239,7 +231,7 @@ def hide_comment(round_id: int, comment_id: int) -> Any:
                 comment_id,
                 reason=form.reason.data or "",
                 user_id=current_user.id,
-                now=_now(),
+                now=utcnow(),
             )
         except (Invalid, WrongState) as exc:
             if isinstance(exc, Invalid):
@@ -267,7 +259,7 @@ def export_comments(round_id: int, fmt: str) -> Response:
         abort(404)
     round_ = _load(round_id)
     header, rows = review.export_comments(db.session, round_.id)
-    stamp = _now().astimezone(review.HELSINKI).date().isoformat()
+    stamp = utcnow().astimezone(review.HELSINKI).date().isoformat()
     if fmt == "csv":
         body, mimetype = exporting.to_csv(header, rows), exporting.CSV_MIMETYPE
     else:
@@ -285,7 +277,7 @@ def export_comments(round_id: int, fmt: str) -> Response:
 
 
 def _answered_page(round_: Round, form: ReminderForm) -> str:
-    now = _now()
+    now = utcnow()
     statuses = review.list_invitation_status(db.session, round_.id)
     return render_template(
         "rounds/review_answered.html",
@@ -327,7 +319,7 @@ def send_round_reminders(round_id: int) -> Any:
             round_url=_round_url(round_),
             include_recent=bool(form.include_recent.data),
             locale=current_app.config["BABEL_DEFAULT_LOCALE"],
-            now=_now(),
+            now=utcnow(),
         )
     except WrongState as exc:
         db.session.rollback()

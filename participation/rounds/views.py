@@ -17,8 +17,8 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -27,11 +27,13 @@ from wtforms.fields.choices import SelectChoice
 
 import forms as engine
 from participation.accounts.forms import ConfirmForm
+from participation.db import utcnow
 from participation.digests import services as digests
 from participation.errors import DomainError, Invalid, NotFound, WrongState
 from participation.extensions import db, limiter
+from participation.i18n import current_locale
 from participation.mail import tasks as mail_tasks
-from participation.pagination import Page, page_arg
+from participation.pagination import Page, page_arg, page_size
 from participation.privacy import services as privacy
 from participation.rounds import bp, drafts, services
 from participation.rounds.forms import (
@@ -50,18 +52,6 @@ from participation.tokens import LinkExpired, LinkInvalid
 from participation.web import is_htmx, redisplay_on_csrf_error, render_error
 
 SESSION_KEY = "round_participants"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _locale() -> str:
-    return str(get_locale() or "fi")
-
-
-def _per_page() -> int:
-    return current_app.config["PAGE_SIZE"]
 
 
 def _show_errors(form: Any, exc: Invalid) -> None:
@@ -89,10 +79,10 @@ def draft_html(fragment: str) -> Markup:
 @view_required
 def list_drafts() -> str:
     page = page_arg(request.args)
-    rows, total = drafts.list_drafts(db.session, page=page, per_page=_per_page())
+    rows, total = drafts.list_drafts(db.session, page=page, per_page=page_size())
     return render_template(
         "rounds/drafts.html",
-        results=Page(rows, page, _per_page(), total),
+        results=Page(rows, page, page_size(), total),
         can_manage=can_manage(current_user),
     )
 
@@ -117,7 +107,7 @@ def create_draft() -> str | Response:
                 parsed=_read_upload(form),
                 note=form.note.data or "",
                 staff_user_id=current_user.id,
-                now=_now(),
+                now=utcnow(),
             )
         except Invalid as exc:
             _show_errors(form, exc)
@@ -157,7 +147,7 @@ def create_draft_version(draft_id: int) -> str | Response:
                 draft_id,
                 parsed=_read_upload(form),
                 note=form.note.data or "",
-                now=_now(),
+                now=utcnow(),
             )
         except Invalid as exc:
             _show_errors(form, exc)
@@ -188,7 +178,7 @@ def edit_section(draft_id: int, section_id: int) -> str | Response:
                 heading=form.heading.data or "",
                 markdown=form.body.data or "",
                 note=form.note.data or "",
-                now=_now(),
+                now=utcnow(),
             )
         except Invalid as exc:
             _show_errors(form, exc)
@@ -206,11 +196,11 @@ def edit_section(draft_id: int, section_id: int) -> str | Response:
 @view_required
 def list_rounds() -> str:
     page = page_arg(request.args)
-    rows, total = services.list_rounds(db.session, page=page, per_page=_per_page())
+    rows, total = services.list_rounds(db.session, page=page, per_page=page_size())
     return render_template(
         "rounds/rounds.html",
-        results=Page(rows, page, _per_page(), total),
-        now=_now(),
+        results=Page(rows, page, page_size(), total),
+        now=utcnow(),
         can_manage=can_manage(current_user),
     )
 
@@ -238,7 +228,7 @@ def _round_choices(form: RoundForm) -> bool:
 @bp.route("/staff/rounds/new", methods=["GET", "POST"])
 @manage_required
 def create_round() -> str | Response:
-    now = _now()
+    now = utcnow()
     services.ensure_round_consent_text(db.session, now)
     start = (now + dt.timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
     form = RoundForm(
@@ -287,7 +277,7 @@ def edit_round(round_id: int) -> str | Response:
     _round_choices(form)
     if form.validate_on_submit():
         try:
-            services.update_round(db.session, round_id, form.values(), now=_now())
+            services.update_round(db.session, round_id, form.values(), now=utcnow())
         except Invalid as exc:
             _show_errors(form, exc)
         else:
@@ -313,8 +303,8 @@ def show_round_admin(round_id: int) -> str:
     return render_template(
         "rounds/round_admin.html",
         round=round_,
-        now=_now(),
-        state=round_.state(_now()),
+        now=utcnow(),
+        state=round_.state(utcnow()),
         public_link=_public_link(round_),
         overview=services.round_overview(db.session, round_id),
         sections=services.load_sections(db.session, round_.draft_version_id),
@@ -336,7 +326,7 @@ def save_distribution(round_id: int) -> Response:
     if form.validate_on_submit():
         try:
             added, removed = services.save_distribution(
-                db.session, round_id, form.association_ids.data or [], now=_now()
+                db.session, round_id, form.association_ids.data or [], now=utcnow()
             )
         except Invalid as exc:
             flash(exc.message, "error")
@@ -357,7 +347,7 @@ def send_invitations(round_id: int) -> Response:
     if ConfirmForm().validate_on_submit():
         try:
             result = services.send_invitations(
-                db.session, round_id, link=_public_link(round_), now=_now()
+                db.session, round_id, link=_public_link(round_), now=utcnow()
             )
         except WrongState as exc:
             flash(exc.message, "error")
@@ -456,7 +446,9 @@ def _answers_form(round_: Round, choices: list[SelectChoice], *, bound: bool) ->
     definition = services.get_round_form(db.session, round_)
     if definition is None:
         return None
-    form_class = engine.build_form_class(definition.schema, locale=_locale(), base=IdentityForm)
+    form_class = engine.build_form_class(
+        definition.schema, locale=current_locale(), base=IdentityForm
+    )
     form = form_class(prefix="answers") if bound else form_class(prefix="answers", formdata=None)
     form.association_id.choices = choices
     return form
@@ -520,7 +512,7 @@ def _page(
 
 def _consent_text(round_: Round) -> str:
     text = privacy.find_current_consent_text(db.session, round_.consent_key)
-    return text.text(_locale()) if text else ""
+    return text.text(current_locale()) if text else ""
 
 
 def _render_area(
@@ -566,7 +558,7 @@ def show_round(slug: str) -> str:
     round_ = services.get_round_by_slug(db.session, slug)
     return _page(
         round_,
-        now=_now(),
+        now=utcnow(),
         participant=_remembered(round_),
         thanks=(request.args.get("sent") or "")[:20],
     )
@@ -594,7 +586,7 @@ def _section_of(round_: Round, section_id: int | None) -> Section | None:
 @redisplay_on_csrf_error
 @limiter.limit(_comment_limit)
 def post_comment(slug: str, section_id: int | None) -> Any:
-    now = _now()
+    now = utcnow()
     round_ = services.get_round_by_slug(db.session, slug)
     section = _section_of(round_, section_id)
     participant = _remembered(round_)
@@ -609,7 +601,7 @@ def post_comment(slug: str, section_id: int | None) -> Any:
                 section_id=section.id if section else None,
                 body=form.body.data or "",
                 submission_key=form.submission_key.data or "",
-                identity=form.identity(_locale()),
+                identity=form.identity(current_locale()),
                 participant_id=participant.id if participant else None,
                 manage_url=_manage_url,
                 now=now,
@@ -623,12 +615,7 @@ def post_comment(slug: str, section_id: int | None) -> Any:
             area.notice, status = exc.message, 409
         else:
             db.session.commit()
-            if outcome.new_participant:
-                mail_tasks.deliver_outbox()
-            newly_known = participant is None and outcome.participant is not None
-            if outcome.participant is not None:
-                _remember(round_, outcome.participant.id)
-                participant = outcome.participant
+            participant, newly_known = _accepted(round_, outcome, participant)
             if not is_htmx():
                 return redirect(
                     url_for("rounds.show_round", slug=slug, sent=area.key) + f"#area-{area.key}"
@@ -640,21 +627,38 @@ def post_comment(slug: str, section_id: int | None) -> Any:
             )
     if not services.KEY_PATTERN.match(form.submission_key.data or ""):
         form.submission_key.data = new_submission_key()  # a broken form is whole when sent again
-    if not round_.is_open(now):
-        area.can_send = False
-        if not area.notice:
-            try:
-                services.check_open(round_, now)
-            except WrongState as exc:
-                area.notice = exc.message
+    _explain_closed(round_, area, now)
     return _respond(round_, area, participant=participant, now=now, status=status)
+
+
+def _accepted(round_: Round, outcome: Any, participant: Any) -> tuple[Any, bool]:
+    """After a stored comment or answers: mail the first confirmation, remember the person."""
+    if outcome.new_participant:
+        mail_tasks.deliver_outbox()
+    newly_known = participant is None and outcome.participant is not None
+    if outcome.participant is not None:
+        _remember(round_, outcome.participant.id)
+        participant = outcome.participant
+    return participant, newly_known
+
+
+def _explain_closed(round_: Round, area: Area, now: dt.datetime) -> None:
+    """A round not open now takes nothing; say why, keeping what was typed in the form."""
+    if round_.is_open(now):
+        return
+    area.can_send = False
+    if not area.notice:
+        try:
+            services.check_open(round_, now)
+        except WrongState as exc:
+            area.notice = exc.message
 
 
 @bp.post("/rounds/<slug>/answers")
 @redisplay_on_csrf_error
 @limiter.limit(_comment_limit)
 def post_answers(slug: str) -> Any:
-    now = _now()
+    now = utcnow()
     round_ = services.get_round_by_slug(db.session, slug)
     participant = _remembered(round_)
     form = _answers_form(round_, _association_choices(round_), bound=True)
@@ -669,10 +673,10 @@ def post_answers(slug: str) -> Any:
                 db.session,
                 round_.id,
                 answers=engine.answers_from_form(form, form.form_schema),
-                identity=form.identity(_locale()),
+                identity=form.identity(current_locale()),
                 participant_id=participant.id if participant else None,
                 manage_url=_manage_url,
-                locale=_locale(),
+                locale=current_locale(),
                 now=now,
                 honeypot=form.homepage.data or "",
             )
@@ -684,12 +688,7 @@ def post_answers(slug: str) -> Any:
             area.notice, status = exc.message, 409
         else:
             db.session.commit()
-            if outcome.new_participant:
-                mail_tasks.deliver_outbox()
-            newly_known = participant is None and outcome.participant is not None
-            if outcome.participant is not None:
-                _remember(round_, outcome.participant.id)
-                participant = outcome.participant
+            participant, newly_known = _accepted(round_, outcome, participant)
             if not is_htmx():
                 return redirect(
                     url_for("rounds.show_round", slug=slug, sent="answers") + "#questions"
@@ -705,16 +704,12 @@ def post_answers(slug: str) -> Any:
             )
     elif request.method == "POST" and participant is None and not form.csrf_token.errors:
         # Show the messages about the person together with those about the answers.
-        _values, errors = services.check_identity(db.session, round_, form.identity(_locale()))
+        _values, errors = services.check_identity(
+            db.session, round_, form.identity(current_locale())
+        )
         for name, messages in errors.items():
             form[name].errors = list(messages)
-    if not round_.is_open(now):
-        area.can_send = False
-        if not area.notice:
-            try:
-                services.check_open(round_, now)
-            except WrongState as exc:
-                area.notice = exc.message
+    _explain_closed(round_, area, now)
     return _respond(round_, area, participant=participant, now=now, status=status)
 
 
@@ -748,8 +743,8 @@ def _too_many_requests(error: TooManyRequests) -> Any:
     area.notice, area.expanded = message, True
     participant = _remembered(round_)
     if is_htmx():
-        return _render_area(round_, area, participant=participant, now=_now()), 429
-    return _page(round_, now=_now(), participant=participant, posted=area), 429
+        return _render_area(round_, area, participant=participant, now=utcnow()), 429
+    return _page(round_, now=utcnow(), participant=participant, posted=area), 429
 
 
 # --- the participant's own link --------------------------------------------------------------
@@ -785,7 +780,7 @@ def _own_page(token: str, *, now: dt.datetime, edited: dict[int, Any] | None = N
 @bp.get("/comments/<token>")
 def show_own_comments(token: str) -> Any:
     try:
-        return _own_page(token, now=_now())
+        return _own_page(token, now=utcnow())
     except (LinkExpired, LinkInvalid) as exc:
         return _link_problem(exc)
 
@@ -793,7 +788,7 @@ def show_own_comments(token: str) -> Any:
 @bp.post("/comments/<token>/<int:comment_id>")
 @redisplay_on_csrf_error
 def edit_own_comment(token: str, comment_id: int) -> Any:
-    now = _now()
+    now = utcnow()
     form = EditCommentForm(prefix=f"c{comment_id}")
     status = 200
     try:
@@ -823,7 +818,7 @@ def edit_own_comment(token: str, comment_id: int) -> Any:
 
 @bp.post("/comments/<token>/<int:comment_id>/withdraw")
 def withdraw_own_comment(token: str, comment_id: int) -> Any:
-    now = _now()
+    now = utcnow()
     try:
         if ConfirmForm().validate_on_submit():
             try:
