@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
@@ -47,6 +50,9 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime, dict: JSON, list: JSON}
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -76,7 +82,29 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A deferred transaction that reads and then writes fails at once with "database is
+        # locked" when another writer committed in between (busy_timeout cannot help: its
+        # snapshot is stale). Work that means to write takes the write lock up front instead.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+# Set for requests that change things (POST and the like) and for worker tasks: on SQLite their
+# transactions begin IMMEDIATE, so they queue for the one write lock instead of failing on it.
+_write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+
+
+def set_write_intent(value: bool) -> None:
+    _write_intent.set(value)
+
+
+@contextlib.contextmanager
+def write_intent() -> Iterator[None]:
+    """Transactions begun inside take SQLite's write lock when they begin (no-op elsewhere)."""
+    reset = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(reset)
 
 
 class AppSession(Session):
@@ -103,6 +131,10 @@ class Database:
 
     def init_app(self, app: Any) -> None:
         app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
+
+        @app.before_request
+        def _intent() -> None:
+            set_write_intent(request.method not in SAFE_METHODS)
 
         @app.teardown_appcontext
         def _remove(_exc: BaseException | None) -> None:

@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 from flask import Flask, current_app
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 
+from participation.db import write_intent
+
 _declared: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {}
 
 
@@ -74,7 +76,8 @@ def init_app(app: Flask) -> None:
 def _in_app_context(app: Flask, fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        with app.app_context():
+        # Tasks write: on SQLite their transactions take the write lock when they begin.
+        with app.app_context(), write_intent():
             return fn(*args, **kwargs)
 
     return run

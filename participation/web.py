@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from babel import support
 from flask import Flask, Response, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, SecurityError
+from wtforms.i18n import messages_path
 
 from participation.errors import DomainError
 from participation.extensions import db
@@ -58,7 +61,18 @@ def render_page_or_partial(page: str, partial: str, **context: Any) -> str:
     return render_template(partial if is_htmx() else page, **context)
 
 
+@functools.cache
+def _wtforms_catalogue(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _wtforms_messages() -> None:
+        # Flask-WTF would read WTForms' own catalogue from disk on every request; it looks
+        # for it on the request first, so each process reads it once per language instead.
+        request.wtforms_translations = _wtforms_catalogue(str(get_locale()))
+
     app.jinja_env.filters["datetime"] = datetime_filter
     app.jinja_env.filters["date"] = date_filter
     app.jinja_env.globals["current_path"] = current_path

@@ -11,10 +11,11 @@ import datetime as dt
 import re
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from participation import tokens
+from participation.digests.models import PENDING, READY, Digest
 from participation.register.models import Association, Person
 from participation.rounds.models import Comment, Participant, Round, Section
 
@@ -26,7 +27,9 @@ def anonymise_participants(
     session: Session, participants: list[Participant], now: dt.datetime
 ) -> int:
     """Name, address and the person link go; the comments, their association and the answers
-    stay. The address becomes a placeholder unique per row (the column is unique per round)."""
+    stay. The address becomes a placeholder unique per row (the column is unique per round).
+    A digest that printed one of these names is withdrawn and made again without it."""
+    _withdraw_digests_naming(session, [p for p in participants if p.name_public])
     for participant in participants:
         participant.name = ANONYMOUS_NAME
         participant.email = f"erased-{participant.id}"
@@ -43,6 +46,20 @@ def anonymise_participants(
         )
     session.flush()
     return len(participants)
+
+
+def _withdraw_digests_naming(session: Session, named: list[Participant]) -> None:
+    """Ready digests of the rounds where these names were shown go back to pending without
+    their PDF: nobody can download the old file, and the worker's periodic task renders them
+    again (mail still waiting for a digest then carries the new one)."""
+    round_ids = {p.round_id for p in named}
+    if not round_ids:
+        return
+    session.execute(
+        update(Digest)
+        .where(Digest.kind == "round", Digest.subject_id.in_(round_ids), Digest.status == READY)
+        .values(status=PENDING, pdf=None, pages=0, size=0, started_at=None, rendered_at=None)
+    )
 
 
 def _participants_of(session: Session, person: Person) -> list[Participant]:

@@ -107,19 +107,27 @@ def get_round(session: Session, round_id: int) -> Round:
     return found
 
 
-def get_round_by_slug(session: Session, slug: str) -> Round:
-    """The round with its draft version and sections. Raises NotFound."""
-    found = session.scalar(
-        select(Round)
-        .where(Round.slug == slug)
-        .options(
+def get_round_by_slug(session: Session, slug: str, *, whole: bool = True) -> Round:
+    """The round with its draft version and (when `whole`) the sections' texts, for the page;
+    a comment post needs only the round. Raises NotFound."""
+    query = select(Round).where(Round.slug == slug)
+    if whole:
+        query = query.options(
             joinedload(Round.version).selectinload(DraftVersion.sections),
             joinedload(Round.version).joinedload(DraftVersion.draft),
         )
-    )
+    found = session.scalar(query)
     if found is None:
         raise NotFound(_("No such comment round."))
     return found
+
+
+def get_round_section(session: Session, round_: Round, section_id: int) -> Section:
+    """A section of the version the round comments on. Raises NotFound."""
+    section = session.get(Section, section_id)
+    if section is None or section.version_id != round_.draft_version_id:
+        raise NotFound(_("No such section."))
+    return section
 
 
 def _slug_for(title: str) -> str:

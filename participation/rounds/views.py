@@ -11,6 +11,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -410,14 +411,19 @@ def _forget(round_: Round) -> None:
 
 
 def _association_choices(round_: Round) -> list[SelectChoice]:
+    """The "I speak for" choices, read once per request (a post may build two forms)."""
+    cached = g.get("association_choices")
+    if cached is not None:
+        return cached
     first = (
         SelectChoice("", _("Choose the association"))
         if round_.association_required
         else SelectChoice("", _("Myself, as a resident"))
     )
-    return [first] + [
+    g.association_choices = [first] + [
         SelectChoice(str(a.id), a.name) for a in services.list_invitable_associations(db.session)
     ]
+    return g.association_choices
 
 
 def _area_key(section: Section | None) -> str:
@@ -575,10 +581,9 @@ def _manage_url(token: str) -> str:
 def _section_of(round_: Round, section_id: int | None) -> Section | None:
     if section_id is None:
         return None
-    section = next((s for s in round_.version.sections if s.id == section_id), None)
-    if section is None or not round_.section_comments:
+    if not round_.section_comments:
         raise NotFound(_("No such section."))
-    return section
+    return services.get_round_section(db.session, round_, section_id)
 
 
 @bp.post("/rounds/<slug>/comments", defaults={"section_id": None})
@@ -587,10 +592,12 @@ def _section_of(round_: Round, section_id: int | None) -> Section | None:
 @limiter.limit(_comment_limit)
 def post_comment(slug: str, section_id: int | None) -> Any:
     now = utcnow()
-    round_ = services.get_round_by_slug(db.session, slug)
+    round_ = services.get_round_by_slug(db.session, slug, whole=False)
     section = _section_of(round_, section_id)
     participant = _remembered(round_)
-    form = _comment_form(round_, section, _association_choices(round_), bound=True)
+    # A known participant's form asks nothing about them: no association list to read.
+    choices = _association_choices(round_) if participant is None else []
+    form = _comment_form(round_, section, choices, bound=True)
     area = Area(_area_key(section), _comment_action(round_, section), section, form, expanded=True)
     status = 200
     if form.validate_on_submit():
@@ -620,7 +627,8 @@ def post_comment(slug: str, section_id: int | None) -> Any:
                 return redirect(
                     url_for("rounds.show_round", slug=slug, sent=area.key) + f"#area-{area.key}"
                 )
-            fresh = _comment_form(round_, section, _association_choices(round_), bound=False)
+            known = [] if participant is not None else _association_choices(round_)
+            fresh = _comment_form(round_, section, known, bound=False)
             done = Area(area.key, area.action, section, fresh, thanks=True)
             return _render_area(
                 round_, done, participant=participant, now=now, newly_known=newly_known

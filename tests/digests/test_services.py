@@ -14,7 +14,7 @@ from sqlalchemy import select
 from participation.digests import pdf, services
 from participation.digests.models import FAILED, PENDING, READY, Digest
 from participation.digests.round_digest import build_round_context
-from participation.errors import WrongState
+from participation.errors import NotFound, WrongState
 from participation.mail import services as mail
 from participation.mail.models import QUEUED, SENT, Mailing, OutboxMessage
 from participation.mail.transport import make_transport
@@ -267,3 +267,44 @@ def test_hostile_text_shows_as_text_in_the_mail_and_the_pdf(
     body = body_of(smtp.to("h0@example.org")[0])
     assert hostile[0] in body and hostile[3] in body
     assert canary.requests == []
+
+
+def _erase(db: Any, name: str, email: str, now: dt.datetime) -> None:
+    """The register person behind a participant asks for erasure."""
+    from participation.privacy import services as privacy
+    from participation.register.models import Person
+
+    person = Person(name=name, email=email)
+    db.add(person)
+    db.flush()
+    privacy.erase_person(db, person.id, now)
+    db.commit()
+
+
+def test_erasing_a_named_participant_withdraws_the_digest_and_renders_it_without_the_name(
+    db: Any, sample_round: dict[str, Any], now: dt.datetime
+) -> None:
+    _mailing, digest = _publish_and_render(db, sample_round["round"].id, now)
+    assert "Julkinen Nimi" in pdf_text(digest.pdf)
+    _erase(db, "Julkinen Nimi", "julkinen@example.org", now)
+    db.refresh(digest)
+    # The old file is gone at once: neither the public nor staff can download it.
+    assert digest.status == PENDING and digest.pdf is None
+    with pytest.raises(NotFound):
+        services.get_downloadable_digest(db, digest.id, staff=True)
+    # The worker's periodic pass finds it and renders it again, without the name.
+    later = now + services.PENDING_GRACE + dt.timedelta(seconds=1)
+    assert digest.id in services.digests_to_render(db, now=later, time_limit=60)
+    again = services.render_digest(db, digest.id, now=later)
+    assert again is not None and again.status == READY, again and again.error
+    text = pdf_text(again.pdf)
+    assert "Julkinen Nimi" not in text and "KOMMENTTIKOKO" in text
+
+
+def test_erasing_a_participant_who_stayed_unnamed_keeps_the_digest(
+    db: Any, sample_round: dict[str, Any], now: dt.datetime
+) -> None:
+    _mailing, digest = _publish_and_render(db, sample_round["round"].id, now)
+    _erase(db, "Salainen Henkilö", "salainen@example.org", now)
+    db.refresh(digest)
+    assert digest.status == READY and digest.pdf is not None

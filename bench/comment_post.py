@@ -1,0 +1,301 @@
+"""Benchmark: comment POSTs through the whole app against a bare Flask insert, same database.
+
+For each database (SQLite in a temporary directory, then a fresh PostgreSQL database on
+127.0.0.1), an open round with five sections is made and two servers are run one after the
+other, each with gunicorn and 2 sync workers on 127.0.0.1:
+
+- "ours": the app itself (`participation.create_app()`); every virtual client first GETs the
+  round page for its session cookie and CSRF token, then POSTs comments (htmx, as the page does)
+  with a fresh submission key each time: CSRF check, rate limiter, validation, the insert, the
+  first comment's participant and confirmation mail in the outbox, the re-rendered section;
+- "bare": a Flask app with one route that inserts one row through a SQLAlchemy session.
+
+Each gets a bounded load of DURATION seconds from CONNECTIONS concurrent clients (asyncio, one
+request per connection, as gunicorn's sync workers close each). Afterwards the rows in the
+database are counted and must equal the successful responses.
+
+    pip install -e '.[bench]'
+    python bench/comment_post.py                 # both databases
+    python bench/comment_post.py sqlite          # or only one
+    # prints requests/s and p95 per server and database; last line ratio=ours/bare (the lowest)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DURATION = float(os.environ.get("BENCH_DURATION", 20))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 32))
+WORKERS = 2
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_DB = "bench_comment_post"
+
+
+@dataclass
+class Result:
+    ok: int = 0
+    failed: int = 0
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    def summary(self, seconds: float) -> str:
+        p95 = statistics.quantiles(self.latencies, n=20)[-1] * 1000 if self.latencies else 0.0
+        return f"{self.ok / seconds:.0f} req/s, p95 {p95:.0f} ms, ok={self.ok} failed={self.failed}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- a small HTTP/1.1 client (one request per connection) -------------------------------
+
+
+async def request(
+    port: int, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, list[str]], bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    if body:
+        lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    await writer.drain()
+    raw = await reader.read()
+    writer.close()
+    head, _, content = raw.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    parsed: dict[str, list[str]] = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        parsed.setdefault(name.strip().lower(), []).append(value.strip())
+    return int(status_line.split()[1]), parsed, content
+
+
+def cookie_of(headers: dict[str, list[str]], jar: dict[str, str]) -> None:
+    for value in headers.get("set-cookie", []):
+        name, _, rest = value.partition("=")
+        jar[name] = rest.split(";", 1)[0]
+
+
+async def load(port: int, client: object, seconds: float) -> tuple[Result, float]:
+    result = Result()
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    async def one_client(number: int) -> None:
+        state = await client.prepare(port, number)  # type: ignore[attr-defined]
+        while time.perf_counter() < deadline:
+            method, path, body, headers = client.next_request(state)  # type: ignore[attr-defined]
+            sent = time.perf_counter()
+            try:
+                status, got, _content = await request(
+                    port, method, path, body=body, headers=headers
+                )
+            except OSError:
+                result.failed += 1
+                continue
+            client.after(state, got)  # type: ignore[attr-defined]
+            result.statuses[status] = result.statuses.get(status, 0) + 1
+            if status in (200, 201):
+                result.ok += 1
+                result.latencies.append(time.perf_counter() - sent)
+            else:
+                result.failed += 1
+
+    await asyncio.gather(*(one_client(n) for n in range(CONNECTIONS)))
+    return result, time.perf_counter() - start
+
+
+class OurClient:
+    """A participant's browser: the page once, then comments on the sections in turn."""
+
+    def __init__(self, slug: str, section_ids: list[int]) -> None:
+        self.slug, self.section_ids = slug, section_ids
+
+    async def prepare(self, port: int, number: int) -> dict[str, object]:
+        jar: dict[str, str] = {}
+        status, headers, content = await request(port, "GET", f"/rounds/{self.slug}")
+        assert status == 200, status
+        cookie_of(headers, jar)
+        token = re.search(rb'<meta name="csrf-token" content="([^"]+)"', content)
+        assert token, "no CSRF token on the round page"
+        return {"jar": jar, "token": token.group(1).decode(), "n": number, "i": 0}
+
+    def next_request(self, state: dict) -> tuple[str, str, bytes, dict[str, str]]:
+        state["i"] += 1
+        section = self.section_ids[state["i"] % len(self.section_ids)]
+        prefix = f"s{section}-"  # each section's form has its own field prefix
+        fields = {
+            "csrf_token": state["token"],
+            prefix + "name": f"Penkki Osallistuja {state['n']}",
+            prefix + "email": f"penkki{state['n']}@example.org",
+            prefix + "association_id": "",
+            prefix + "consent": "y",
+            prefix + "homepage": "",
+            prefix + "body": f"Kommentti {state['i']} osioon {section}: tilat ja avustukset.",
+            prefix + "submission_key": secrets.token_urlsafe(24),
+        }
+        cookies = "; ".join(f"{k}={v}" for k, v in state["jar"].items())
+        headers = {"Cookie": cookies, "HX-Request": "true"}
+        path = f"/rounds/{self.slug}/sections/{section}/comments"
+        return "POST", path, urlencode(fields).encode(), headers
+
+    def after(self, state: dict, headers: dict[str, list[str]]) -> None:
+        cookie_of(headers, state["jar"])
+
+
+class BareClient:
+    async def prepare(self, port: int, number: int) -> dict[str, object]:
+        return {"i": 0, "n": number}
+
+    def next_request(self, state: dict) -> tuple[str, str, bytes, dict[str, str]]:
+        state["i"] += 1
+        body = urlencode({"body": f"Rivi {state['n']}-{state['i']}"}).encode()
+        return "POST", "/insert", body, {}
+
+    def after(self, state: dict, headers: dict[str, list[str]]) -> None:
+        pass
+
+
+# --- servers ----------------------------------------------------------------------------
+
+
+def serve(app_spec: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind",
+        f"127.0.0.1:{port}", "--backlog", "2048", "--log-level", "warning",
+        "--pythonpath", f"{ROOT},{ROOT / 'bench'}", *os.environ.get("BENCH_GUNICORN_ARGS", "").split(), app_spec,
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, port
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{app_spec} did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def run_one(database: str) -> float:
+    from sqlalchemy import func, select, text
+
+    from participation import create_app, migrate
+    from participation.db import make_engine
+    from participation.extensions import db
+    from participation.rounds import services as rounds
+    from participation.rounds.models import Comment
+    from tests.digests import factories
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-comment-"))
+    if database == "sqlite":
+        url = f"sqlite:///{tmp / 'bench.db'}"
+    else:
+        admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {PG_DB}"))
+        url = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
+    env = {
+        "DATABASE_URL": url,
+        "INSTANCE_PATH": str(tmp),
+        "SECRET_KEY": "bench-" + secrets.token_hex(8),
+        "MAIL_URL": f"file://{tmp / 'outbox'}",
+        "QUEUE_URL": f"sqlite:///{tmp / 'queue.db'}",
+        "ROUND_COMMENT_RATE_LIMIT": "1000000 per minute",
+        "BENCH_DATABASE_URL": url,
+    }
+    os.environ.update({k: v for k, v in env.items() if k != "BENCH_DATABASE_URL"})
+    app = create_app({"INSTANCE_PATH": str(tmp)})
+    migrate.upgrade(app)
+    now = dt.datetime.now(dt.UTC)
+    with app.app_context():
+        rounds.ensure_round_consent_text(db.session, now)
+        round_ = factories.make_round(db.session, now=now, sections=5, state="open")
+        slug = round_.slug
+        section_ids = [s.id for s in factories.sections_of(db.session, round_)]
+        db.session.commit()
+        engine = db.engine
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE TABLE bench_row (id INTEGER PRIMARY KEY"
+                    + (
+                        " AUTOINCREMENT"
+                        if database == "sqlite"
+                        else " GENERATED ALWAYS AS IDENTITY"
+                    )
+                    + ", body TEXT NOT NULL, created_at TIMESTAMP NOT NULL)"
+                )
+            )
+
+    lines = []
+    throughput = {}
+    for name, spec, client in (
+        ("bare", "comment_post_apps:bare()", BareClient()),
+        ("ours", "app:app", OurClient(slug, section_ids)),
+    ):
+        process, port = serve(spec, env)
+        try:
+            result, seconds = asyncio.run(load(port, client, DURATION))
+        finally:
+            stop(process)
+        with app.app_context():
+            if name == "ours":
+                stored = db.session.scalar(select(func.count()).select_from(Comment))
+            else:
+                stored = db.session.scalar(text("SELECT count(*) FROM bench_row"))
+            db.session.remove()
+        if stored != result.ok:
+            raise SystemExit(f"{name}: {result.ok} answered ok but {stored} rows stored")
+        if result.failed:
+            print(f"{database} {name}: statuses {result.statuses}", file=sys.stderr)
+        throughput[name] = result.ok / seconds
+        lines.append(f"{database} {name}: {result.summary(seconds)}")
+    ratio = throughput["ours"] / throughput["bare"]
+    for line in lines:
+        print(line)
+    print(f"{database}: ratio={ratio:.3f}")
+    app.extensions["db_engine"].dispose()
+    if database == "postgresql":
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return ratio
+
+
+def main() -> None:
+    databases = sys.argv[1:] or ["sqlite", "postgresql"]
+    print(f"{DURATION:.0f} s per server, {CONNECTIONS} connections, gunicorn {WORKERS} workers")
+    ratios = [run_one(database) for database in databases]
+    print(f"ratio={min(ratios):.3f}")
+
+
+if __name__ == "__main__":
+    main()
