@@ -48,6 +48,9 @@ def load_config(instance: Path) -> dict:
         "EDIT_LINK_RATE_LIMIT": os.environ.get("EDIT_LINK_RATE_LIMIT", "5 per hour"),
         "PRIVACY_RATE_LIMIT": os.environ.get("PRIVACY_RATE_LIMIT", "5 per hour"),
         "ROUND_COMMENT_RATE_LIMIT": os.environ.get("ROUND_COMMENT_RATE_LIMIT", "20 per minute"),
+        "EVENT_REGISTRATION_RATE_LIMIT": os.environ.get(
+            "EVENT_REGISTRATION_RATE_LIMIT", "20 per minute"
+        ),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", secure),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -48,9 +48,10 @@ def load_demo(session: Session, *, now: dt.datetime) -> str:
 
 def _extra_loaders() -> list:
     """Each capability's demo content, in dependency order; each returns how many rows it added."""
+    from participation.events.demo import load_demo as events_demo
     from participation.formbuilder.demo import load_demo as formbuilder_demo
     from participation.privacy.demo import load_demo as privacy_demo
     from participation.register.demo import load_demo as register_demo
     from participation.rounds.demo import load_demo as rounds_demo
 
-    return [register_demo, privacy_demo, formbuilder_demo, rounds_demo]
+    return [register_demo, privacy_demo, formbuilder_demo, rounds_demo, events_demo]

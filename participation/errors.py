@@ -33,6 +33,12 @@ class Full(Conflict):
     pass
 
 
+class Busy(DomainError):
+    """A lock could not be had in time (many people at once): try again, nothing was stored."""
+
+    status = 503
+
+
 class Invalid(DomainError):
     """Input that breaks a rule; `errors` maps field names to messages when known."""
 

@@ -52,6 +52,12 @@ def typed_value_key(prefix: str, field: str = "email") -> Callable[[], str]:
     return key
 
 
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """BASE_URL + the route's path, without needing a request (the worker and the CLI too)."""
+    adapter = current_app.url_map.bind("localhost")
+    return current_app.config["BASE_URL"] + adapter.build(endpoint, values)
+
+
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 

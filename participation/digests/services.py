@@ -34,6 +34,7 @@ from participation.mail import services as mail
 from participation.mail.models import Mailing
 from participation.register.models import Association
 from participation.rounds.models import Invitation, Participant, Section
+from participation.web import absolute_url
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +115,6 @@ def get_downloadable_digest(session: Session, digest_id: int, *, staff: bool) ->
     if digest.published_at is None and not staff:
         raise NotFound()
     return digest
-
-
-def absolute_url(endpoint: str, **values: Any) -> str:
-    """BASE_URL + the route's path, without needing a request (the worker and the CLI too)."""
-    adapter = current_app.url_map.bind("localhost")
-    return current_app.config["BASE_URL"] + adapter.build(endpoint, values)
 
 
 # --- publishing ---------------------------------------------------------------------

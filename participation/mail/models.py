@@ -50,3 +50,5 @@ class OutboxMessage(Base):
     attachment_digest_id: Mapped[int | None] = mapped_column(
         ForeignKey("digest.id", ondelete="SET NULL"), index=True
     )
+    # An iCalendar file attached as invite.ics (an event's confirmation).
+    attachment_ics: Mapped[str | None] = mapped_column(Text)

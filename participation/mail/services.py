@@ -41,13 +41,14 @@ def queue_mail(
     now: dt.datetime,
     mailing_id: int | None = None,
     attachment_digest_id: int | None = None,
+    ics: str | None = None,
     **context: Any,
 ) -> OutboxMessage:
     """Render `templates/mail/<template>.txt` (first line `Subject: …`) into an outbox row.
 
     With `attachment_digest_id` the digest's PDF is attached when the message is sent, and the
-    message waits until the digest is rendered. Raises Invalid when the recipient or subject
-    holds a line break.
+    message waits until the digest is rendered. `ics` (an iCalendar text) is attached as
+    invite.ics. Raises Invalid when the recipient or subject holds a line break.
     """
     with force_locale(locale):
         rendered = render_template(f"mail/{template}.txt", **context)
@@ -62,6 +63,7 @@ def queue_mail(
         next_attempt_at=now,
         mailing_id=mailing_id,
         attachment_digest_id=attachment_digest_id,
+        attachment_ics=ics,
     )
     session.add(message)
     session.flush()
@@ -92,6 +94,16 @@ def build_message(
         filename, data = attachment
         message.add_attachment(
             data, maintype="application", subtype="pdf", filename=_clean_header(filename)
+        )
+    if row.attachment_ics:
+        # Calendars read a file named *.ics of type text/calendar; METHOD:PUBLISH in the
+        # file itself, so no client treats it as a meeting request to answer.
+        message.add_attachment(
+            row.attachment_ics.encode(),
+            maintype="text",
+            subtype="calendar",
+            filename="invite.ics",
+            params={"method": "PUBLISH"},
         )
     return message
 

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from participation import tokens
 from participation.errors import Conflict, Invalid, NotFound
+from participation.events import privacy as events_privacy
 from participation.mail.models import FAILED, QUEUED, SENDING, OutboxMessage
 from participation.mail.services import queue_mail
 from participation.privacy.models import Consent, ConsentText, ErasureLog
@@ -56,6 +57,8 @@ MAX_TEXT = 20_000
 ERASED = "[erased]"
 
 Counts = dict[str, int]
+
+
 Eraser = Callable[[Session, Person, dt.datetime], Counts]
 Exporter = Callable[[Session, Person], dict[str, Any]]
 
@@ -376,6 +379,7 @@ EXPORTERS: list[Exporter] = [
     _export_messages,
     _export_history,
     rounds_privacy.export_round_participation,
+    events_privacy.export_event_registrations,
 ]
 """What the person's download holds, section by section. Each exporter returns a dict of
 sections for the JSON file. A later capability that stores something about a person (comments,
@@ -555,6 +559,7 @@ ERASERS: list[Eraser] = [
     _erase_messages,
     _erase_links,
     rounds_privacy.erase_round_participants,
+    events_privacy.erase_event_registrations,
 ]
 """Run in order by erase_person before the person row is deleted. Each eraser removes, or
 anonymises, its capability's rows about the person (what they contributed stays, without who) and
@@ -671,7 +676,12 @@ def run_retention(session: Session, days: int, now: dt.datetime) -> Counts:
             counts[key] = counts.get(key, 0) + value
     for key, value in rounds_privacy.anonymise_expired_rounds(session, now).items():
         counts[key] = counts.get(key, 0) + value
-    if counts["people"] or counts["messages_deleted"] or counts["round_participants"]:
+    for key, value in events_privacy.anonymise_expired_events(session, now, days).items():
+        counts[key] = counts.get(key, 0) + value
+    if any(
+        counts.get(key)
+        for key in ("people", "messages_deleted", "round_participants", "event_registrations")
+    ):
         session.add(ErasureLog(erased_at=now, reason="retention", counts=counts))
     session.flush()
     return counts

@@ -1,0 +1,7 @@
+from flask import Blueprint
+
+bp = Blueprint("events", __name__)
+
+# Public pages and the participant's own link; the organiser's set-up; registrations and the
+# door; the worker's reminders and clean-ups.
+from participation.events import setup_views, staff_views, tasks, views  # noqa: E402,F401

@@ -1,0 +1,62 @@
+"""Forms of the participant's side of events. The registration service checks every rule again
+(the event's own limits, seats, groups); these only carry what was typed, so it can always be
+shown back."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField
+from wtforms.validators import Optional
+
+from participation.events.services import RegistrationInput
+
+
+def new_submission_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class RegistrationForm(FlaskForm):
+    """Who registers, how many come, which group, and the honeypot. The event's own questions
+    are added by the form engine (`forms.build_form_class(..., base=RegistrationForm)`)."""
+
+    name = StringField(_l("Your name"), render_kw={"autocomplete": "name", "maxlength": 200})
+    email = EmailField(
+        _l("Your e-mail address"), render_kw={"autocomplete": "email", "maxlength": 254}
+    )
+    association_id = SelectField(_l("Association"), validate_choice=False)
+    # Choices are 1..the event's largest party; the service refuses anything else.
+    seats = SelectField(_l("Number of people"), validate_choice=False, default="1")
+    group_id = RadioField(_l("Group"), validate_choice=False)
+    name_public = BooleanField(_l("My name may be shown in the public list of participants"))
+    consent = BooleanField(_l("I agree to the handling of my data as described above"))
+    submission_key = HiddenField()
+    # Left empty by people (it is hidden from them); bots fill every field.
+    homepage = StringField(
+        _l("Leave this field empty"),
+        validators=[Optional()],
+        render_kw={"tabindex": "-1", "autocomplete": "off"},
+    )
+
+    def registration_input(self, language: str) -> RegistrationInput:
+        return RegistrationInput(
+            name=self.name.data or "",
+            email=(self.email.data or "").strip(),
+            language=language,
+            association_id=self.association_id.data or None,
+            seats=self.seats.data or 1,
+            group_id=self.group_id.data or None,
+            name_public=bool(self.name_public.data),
+            consent=bool(self.consent.data),
+            submission_key=self.submission_key.data or "",
+            source="web",
+        )
+
+
+class ChangeForm(FlaskForm):
+    """The participant's own link: another group or another number of people."""
+
+    group_id = RadioField(_l("Group"), validate_choice=False)
+    seats = SelectField(_l("Number of people"), validate_choice=False)

@@ -1,0 +1,558 @@
+"""The participant's side of events: the public list, the event page with its registration
+form, the .ics file and the calendar feed, and each registrant's own link /events/manage/<token>.
+
+The registration form works as a plain POST (then a redirect) and in place with htmx; whatever
+goes wrong (a field, a closed registration, a busy moment, too many sends, an expired form) the
+typed text comes back with the message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_date, format_time
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from werkzeug.exceptions import TooManyRequests
+from wtforms.fields.choices import SelectChoice
+
+import forms as engine
+from participation.accounts.forms import ConfirmForm
+from participation.db import utcnow
+from participation.errors import Busy, DomainError, Invalid, WrongState
+from participation.events import bp, ics, public, services
+from participation.events.forms import ChangeForm, RegistrationForm, new_submission_key
+from participation.events.models import CANCELLED, CONFIRMED, WAITLISTED, Event, Registration
+from participation.events.setup_forms import KIND_LABELS
+from participation.extensions import db, limiter
+from participation.i18n import HELSINKI, current_locale
+from participation.mail import tasks as mail_tasks
+from participation.pagination import Page, page_arg
+from participation.privacy import services as privacy
+from participation.tokens import LinkExpired, LinkInvalid
+from participation.web import is_htmx, redisplay_on_csrf_error, render_error
+
+# What the page says after a registration (?registered=…): no names, no addresses.
+OUTCOMES = (CONFIRMED, WAITLISTED, "already")
+PUBLIC_PAGE_SIZE = 10
+
+
+@bp.app_template_filter("event_kind")
+def event_kind(kind: str) -> str:
+    label = KIND_LABELS.get(kind)
+    return str(label) if label is not None else kind
+
+
+@bp.app_template_filter("event_when")
+def event_when(event: Event) -> str:
+    """ "Thursday 12 March 2027 17:00–20:00" in Helsinki time; both dates when it spans days."""
+    zone = ZoneInfo(HELSINKI)
+    start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
+    if start.date() == end.date():
+        return _(
+            "%(date)s, %(start)s–%(end)s",
+            date=format_date(event.starts_at, "full"),
+            start=format_time(event.starts_at, "short"),
+            end=format_time(event.ends_at, "short"),
+        )
+    return _(
+        "%(start_date)s %(start)s – %(end_date)s %(end)s",
+        start_date=format_date(event.starts_at, "full"),
+        start=format_time(event.starts_at, "short"),
+        end_date=format_date(event.ends_at, "full"),
+        end=format_time(event.ends_at, "short"),
+    )
+
+
+def _show_errors(form: Any, exc: Invalid) -> None:
+    """Put a service's messages beside the fields they concern (the rest above the form)."""
+    for name, messages in exc.errors.items():
+        target = form._fields.get(name)
+        if target is not None:
+            target.errors = list(messages)
+        else:
+            form.form_errors.extend(messages)
+    if not exc.errors:
+        form.form_errors.append(exc.message)
+
+
+# --- the list, the calendar -------------------------------------------------------------------
+
+
+@bp.get("/events")
+def list_events() -> str:
+    page = page_arg(request.args)
+    rows, total = public.list_public_events(
+        db.session, now=utcnow(), page=page, per_page=PUBLIC_PAGE_SIZE
+    )
+    return render_template(
+        "events/events.html", results=Page(rows, page, PUBLIC_PAGE_SIZE, total), now=utcnow()
+    )
+
+
+@bp.get("/events/calendar.ics")
+def calendar_feed() -> Response:
+    body = ics.calendar_feed(
+        public.feed_events(db.session, now=utcnow()),
+        base_url=current_app.config["BASE_URL"],
+        name=current_app.config["MUNICIPALITY_NAME"],
+    )
+    return Response(body, mimetype="text/calendar")
+
+
+@bp.get("/events/<slug>/event.ics")
+def event_ics(slug: str) -> Response:
+    event = services.get_event_by_slug(db.session, slug)
+    body = ics.event_ics(event, base_url=current_app.config["BASE_URL"])
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="{event.slug}.ics"'},
+    )
+
+
+# --- the event page and its registration form -------------------------------------------------
+
+
+@dataclass
+class Area:
+    """The registration area of the page: a form (fresh or as sent), a message, or the
+    outcome of a registration just made."""
+
+    form: Any = None
+    notice: str = ""
+    # "confirmed", "waitlisted" or "already" once sent.
+    outcome: str = ""
+    can_send: bool = True
+
+
+def _association_choices() -> list[SelectChoice]:
+    """Read once per request (a refused post may build the form twice)."""
+    cached = g.get("event_association_choices")
+    if cached is None:
+        from participation.events.setup import list_invitable_associations
+
+        cached = [SelectChoice("", _("None – I come as a resident"))] + [
+            SelectChoice(str(a.id), a.name) for a in list_invitable_associations(db.session)
+        ]
+        g.event_association_choices = cached
+    return cached
+
+
+def _seat_choices(event: Event) -> list[SelectChoice]:
+    most = event.max_party if event.allow_party else 1
+    return [SelectChoice(str(n), str(n)) for n in range(1, most + 1)]
+
+
+def _group_choices(
+    event: Event, seats: services.Availability, current: int | None = None
+) -> list[SelectChoice]:
+    choices = []
+    for group in event.groups:
+        free = seats.groups.get(group.id)
+        if group.id == current:
+            note = _("your group now")
+        elif free is None:
+            note = ""
+        elif free <= 0:
+            note = _("full – waitlist")
+        else:
+            note = _("%(n)s free", n=free)
+        label = f"{group.name} ({note})" if note else group.name
+        choices.append(SelectChoice(str(group.id), label))
+    return choices
+
+
+def _registration_form(
+    event: Event, seats: services.Availability, *, bound: bool
+) -> RegistrationForm:
+    definition = services.event_form(db.session, event)
+    form_class: type[RegistrationForm] = RegistrationForm
+    if definition is not None:
+        form_class = engine.build_form_class(
+            definition.schema, locale=current_locale(), base=RegistrationForm
+        )
+    if bound:
+        form = form_class(prefix="reg")
+    else:
+        form = form_class(
+            prefix="reg", formdata=None, data={"submission_key": new_submission_key(), "seats": "1"}
+        )
+    form.association_id.choices = _association_choices()
+    form.seats.choices = _seat_choices(event)
+    form.group_id.choices = _group_choices(event, seats)
+    return form
+
+
+def _consent_text(event: Event) -> str:
+    text = privacy.find_current_consent_text(
+        db.session, event.consent_key
+    ) or privacy.find_current_consent_text(db.session, services.EVENT_CONSENT)
+    return text.text(current_locale()) if text else ""
+
+
+def _state_notice(event: Event, now: dt.datetime) -> str:
+    """Why a form sent now takes nothing (empty while registration is open)."""
+    try:
+        services.check_open(event, now)
+    except WrongState as exc:
+        return exc.message
+    return ""
+
+
+def _context(event: Event, area: Area, *, now: dt.datetime) -> dict[str, Any]:
+    seats = services.availability(db.session, event)
+    state = event.registration_state(now)
+    if area.form is None and state == "open" and not area.outcome:
+        area.form = _registration_form(event, seats, bound=False)
+    if area.form is not None and state != "open":
+        area.can_send = False
+        area.notice = area.notice or _state_notice(event, now)
+    return {
+        "event": event,
+        "state": state,
+        "seats": seats,
+        "area": area,
+        "consent_text": _consent_text(event),
+        "participants": public.public_participants(db.session, event),
+        "question_keys": _question_keys(area.form),
+    }
+
+
+def _question_keys(form: Any) -> list[str]:
+    schema = getattr(form, "form_schema", None)
+    return _question_keys_of(schema) if schema else []
+
+
+def _page(event: Event, area: Area, *, now: dt.datetime) -> str:
+    return render_template("events/event.html", **_context(event, area, now=now))
+
+
+def _respond(event: Event, area: Area, *, now: dt.datetime, status: int = 200) -> Any:
+    """The whole page, or for htmx only the registration area: htmx swaps only 2xx answers,
+    and the kept text with its message must reach the page."""
+    if is_htmx():
+        return render_template(
+            "events/_registration.html", in_place=True, **_context(event, area, now=now)
+        )
+    body = _page(event, area, now=now)
+    return body if status == 200 else (body, status)
+
+
+@bp.get("/events/<slug>")
+def show_event(slug: str) -> str:
+    now = utcnow()
+    event = services.get_event_by_slug(db.session, slug)
+    if privacy.find_current_consent_text(db.session, services.EVENT_CONSENT) is None:
+        services.ensure_event_consent_text(db.session, now)
+        db.session.commit()
+    outcome = request.args.get("registered", "")
+    return _page(event, Area(outcome=outcome if outcome in OUTCOMES else ""), now=now)
+
+
+def _registration_limit() -> str:
+    return current_app.config.get("EVENT_REGISTRATION_RATE_LIMIT", "20 per minute")
+
+
+def _manage_url(token: str) -> str:
+    return current_app.config["BASE_URL"] + url_for("events.manage_registration", token=token)
+
+
+def _registered(event: Event, outcome: str, *, now: dt.datetime) -> Any:
+    if not is_htmx():
+        return redirect(
+            url_for("events.show_event", slug=event.slug, registered=outcome) + "#registration"
+        )
+    return _respond(event, Area(outcome=outcome), now=now)
+
+
+@bp.post("/events/<slug>/register")
+@redisplay_on_csrf_error
+@limiter.limit(_registration_limit)
+def register(slug: str) -> Any:
+    now = utcnow()
+    event = services.get_event_by_slug(db.session, slug)
+    form = _registration_form(event, services.availability(db.session, event), bound=True)
+    area = Area(form=form)
+    status = 200
+    if form.validate_on_submit():
+        if (form.homepage.data or "").strip():
+            return _registered(event, CONFIRMED, now=now)  # a bot: told it worked, nothing kept
+        data = form.registration_input(current_locale())
+        if getattr(form, "form_schema", None) is not None:
+            data.answers = engine.answers_from_form(form, form.form_schema)
+        try:
+            services.ensure_event_consent_text(db.session, now)
+            outcome = services.register(db.session, event.id, data, now=now, manage_url=_manage_url)
+        except Invalid as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+        except WrongState as exc:
+            db.session.rollback()
+            area.notice, status = exc.message, 409
+        except Busy as exc:
+            db.session.rollback()
+            area.notice, status = exc.message, 503
+        else:
+            db.session.commit()
+            mail_tasks.deliver_outbox()
+            if outcome.already_registered:
+                return _registered(event, "already", now=now)
+            return _registered(event, outcome.registration.status, now=now)
+    elif request.method == "POST" and not form.csrf_token.errors:
+        # The questions failed: show what is wrong about the person at the same time.
+        _values, errors = services.check_registration_input(
+            db.session, event, form.registration_input(current_locale())
+        )
+        for name, messages in errors.items():
+            form[name].errors = list(messages)
+    if not services.KEY_PATTERN.match(form.submission_key.data or ""):
+        form.submission_key.data = new_submission_key()  # a broken form is whole when sent again
+    event = services.get_event_by_slug(db.session, slug)
+    return _respond(event, area, now=now, status=status)
+
+
+@bp.errorhandler(TooManyRequests)
+def _too_many_requests(error: TooManyRequests) -> Any:
+    """The registration stays in its form with a message, as after any other refusal."""
+    if request.endpoint != "events.register":
+        return render_error(429, _("Too many attempts. Wait a minute and try again."))
+    event = services.get_event_by_slug(db.session, (request.view_args or {}).get("slug", ""))
+    form = _registration_form(event, services.availability(db.session, event), bound=True)
+    area = Area(
+        form=form,
+        notice=_(
+            "Many forms have been sent from your connection in a short time. Wait a minute and "
+            "send again: what you typed is kept below."
+        ),
+    )
+    return _respond(event, area, now=utcnow(), status=429)
+
+
+# --- the registrant's own link ----------------------------------------------------------------
+
+
+def _link_problem(exc: DomainError) -> tuple[str, int]:
+    expired = isinstance(exc, LinkExpired)
+    return render_template("events/link_problem.html", expired=expired), (410 if expired else 404)
+
+
+@dataclass
+class Answer:
+    label: str
+    value: str
+
+
+def _answer_rows(schema: dict[str, Any], answers: dict[str, Any]) -> list[Answer]:
+    """The stored answers as label and readable value, in the form's order."""
+    locale = current_locale()
+    rows = []
+    for question in engine.validate_schema(schema)["questions"]:
+        if question["type"] == "info":
+            continue
+        value = answers.get(question["key"])
+        labels = {o["key"]: engine.text(o["label"], locale) for o in question.get("options", [])}
+        if value is None or value == "" or value == []:
+            shown = _("Not answered")
+        elif isinstance(value, bool):
+            shown = _("Yes") if value else _("No")
+        elif isinstance(value, list):
+            shown = ", ".join(labels.get(str(v), str(v)) for v in value)
+        else:
+            shown = labels.get(str(value), str(value))
+        rows.append(Answer(engine.text(question["label"], locale), shown))
+    return rows
+
+
+def _answers_form(event: Event, registration: Registration, *, bound: bool) -> FlaskForm | None:
+    definition = services.event_form(db.session, event)
+    if definition is None or not _question_keys_of(definition.schema):
+        return None
+    form_class = engine.build_form_class(definition.schema, locale=current_locale(), base=FlaskForm)
+    if bound:
+        return form_class(prefix="answers")
+    return form_class(
+        prefix="answers", formdata=None, data=services.answers_of(db.session, registration)
+    )
+
+
+def _question_keys_of(schema: dict[str, Any]) -> list[str]:
+    return [q["key"] for q in schema.get("questions", []) if q.get("type") != "info"]
+
+
+def _change_form(
+    event: Event, registration: Registration, seats: services.Availability, *, bound: bool
+) -> ChangeForm | None:
+    if not event.groups and not event.allow_party:
+        return None
+    if bound:
+        form = ChangeForm(prefix="change")
+    else:
+        form = ChangeForm(
+            prefix="change",
+            formdata=None,
+            data={
+                "group_id": str(registration.group_id or ""),
+                "seats": str(registration.seats),
+            },
+        )
+    form.group_id.choices = _group_choices(event, seats, registration.group_id)
+    form.seats.choices = _seat_choices(event)
+    return form
+
+
+def _manage_page(
+    token: str,
+    *,
+    now: dt.datetime,
+    change: ChangeForm | None = None,
+    answers: FlaskForm | None = None,
+    notice: str = "",
+    template: str = "events/manage.html",
+) -> str:
+    registration = services.get_registration_by_link(db.session, token, now)
+    event = services.get_event(db.session, registration.event_id)
+    seats = services.availability(db.session, event)
+    state = event.registration_state(now)
+    active = registration.status != CANCELLED
+    editable = active and state == "open"
+    definition = services.event_form(db.session, event)
+    return render_template(
+        template,
+        token=token,
+        event=event,
+        registration=registration,
+        state=state,
+        active=active,
+        editable=editable,
+        # Cancelling stays possible after the deadline, until the event: the seat may go on.
+        cancellable=active and state in ("upcoming", "open", "closed"),
+        answers=_answer_rows(definition.schema, services.answers_of(db.session, registration))
+        if definition is not None
+        else [],
+        change_form=(change or _change_form(event, registration, seats, bound=False))
+        if editable
+        else None,
+        answers_form=(answers or _answers_form(event, registration, bound=False))
+        if editable
+        else None,
+        notice=notice,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.get("/events/manage/<token>")
+def manage_registration(token: str) -> Any:
+    try:
+        return _manage_page(token, now=utcnow())
+    except (LinkExpired, LinkInvalid) as exc:
+        return _link_problem(exc)
+
+
+def _change(token: str, form: Any, *, now: dt.datetime, **changes: Any) -> tuple[str, int]:
+    """Save a change from the own link: ("", 200) when saved, else the message and status
+    (field messages go beside the fields of `form`)."""
+    registration = services.get_registration_by_link(db.session, token, now)
+    try:
+        _registration, promoted = services.change_registration(
+            db.session, registration.id, now=now, **changes
+        )
+    except Invalid as exc:
+        db.session.rollback()
+        for name, messages in exc.errors.items():
+            if name in form._fields:
+                form[name].errors = list(messages)
+        return exc.message, 422
+    except (WrongState, Busy) as exc:
+        db.session.rollback()
+        return exc.message, exc.status
+    db.session.commit()
+    if promoted:
+        mail_tasks.deliver_outbox()  # the promoted get their mail
+    return "", 200
+
+
+@bp.post("/events/manage/<token>/change")
+@redisplay_on_csrf_error
+def change_registration(token: str) -> Any:
+    now = utcnow()
+    try:
+        registration = services.get_registration_by_link(db.session, token, now)
+        event = services.get_event(db.session, registration.event_id)
+        form = _change_form(
+            event, registration, services.availability(db.session, event), bound=True
+        )
+        if form is None:
+            return redirect(url_for("events.manage_registration", token=token))
+        notice, status = "", 200
+        if form.validate_on_submit():
+            notice, status = _change(
+                token,
+                form,
+                group_id=form.group_id.data or None,
+                seats=form.seats.data or None,
+                now=now,
+            )
+            if status == 200:
+                flash(_("Your registration was changed."), "success")
+                return redirect(url_for("events.manage_registration", token=token))
+        body = _manage_page(token, now=now, change=form, notice=notice)
+    except (LinkExpired, LinkInvalid) as exc:
+        return _link_problem(exc)
+    return body if status == 200 else (body, status)
+
+
+@bp.post("/events/manage/<token>/answers")
+@redisplay_on_csrf_error
+def change_answers(token: str) -> Any:
+    now = utcnow()
+    try:
+        registration = services.get_registration_by_link(db.session, token, now)
+        event = services.get_event(db.session, registration.event_id)
+        form = _answers_form(event, registration, bound=True)
+        if form is None:
+            return redirect(url_for("events.manage_registration", token=token))
+        notice, status = "", 200
+        if form.validate_on_submit():
+            answers = engine.answers_from_form(form, form.form_schema)
+            notice, status = _change(token, form, answers=answers, now=now)
+            if status == 200:
+                flash(_("Your answers were saved."), "success")
+                return redirect(url_for("events.manage_registration", token=token))
+        body = _manage_page(token, now=now, answers=form, notice=notice)
+    except (LinkExpired, LinkInvalid) as exc:
+        return _link_problem(exc)
+    return body if status == 200 else (body, status)
+
+
+@bp.get("/events/manage/<token>/cancel")
+def confirm_cancel(token: str) -> Any:
+    try:
+        return _manage_page(token, now=utcnow(), template="events/cancel.html")
+    except (LinkExpired, LinkInvalid) as exc:
+        return _link_problem(exc)
+
+
+@bp.post("/events/manage/<token>/cancel")
+def cancel_registration(token: str) -> Any:
+    now = utcnow()
+    try:
+        registration = services.get_registration_by_link(db.session, token, now)
+        if not ConfirmForm().validate_on_submit():
+            flash(_("The form had expired. Confirm the cancellation again."), "error")
+            return redirect(url_for("events.confirm_cancel", token=token))
+        try:
+            services.cancel_registration(db.session, registration.id, now=now)
+        except (WrongState, Busy) as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("events.manage_registration", token=token))
+        db.session.commit()
+        mail_tasks.deliver_outbox()
+        flash(_("Your registration was cancelled. Thank you for letting us know."), "success")
+        return redirect(url_for("events.manage_registration", token=token))
+    except (LinkExpired, LinkInvalid) as exc:
+        return _link_problem(exc)

@@ -1,0 +1,223 @@
+"""The registration core: seats, groups, the waitlist, promotion and its mails."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import func, select
+
+from participation.errors import Invalid, WrongState
+from participation.events import services
+from participation.events.models import CANCELLED, CONFIRMED, WAITLISTED, Registration
+from participation.mail.models import OutboxMessage
+from tests.events import factories as f
+
+
+def _manage(token: str) -> str:
+    return f"http://localhost/events/manage/{token}"
+
+
+def _register(db: Any, event: Any, name: str, *, now: dt.datetime, **extra: Any) -> Any:
+    data = services.RegistrationInput(
+        name=name,
+        email=extra.pop("email", f"{name.lower()}@example.org"),
+        consent=extra.pop("consent", True),
+        submission_key=extra.pop("submission_key", secrets.token_urlsafe(20)),
+        **extra,
+    )
+    outcome = services.register(db, event.id, data, now=now, manage_url=_manage)
+    db.flush()
+    return outcome
+
+
+def _mails(db: Any, purpose: str, to: str | None = None) -> list[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.purpose == purpose)
+    if to is not None:
+        query = query.where(OutboxMessage.recipient == to)
+    return list(db.scalars(query.order_by(OutboxMessage.id)))
+
+
+def test_seats_fill_then_the_waitlist_takes_arrivals_in_order(db: Any, now: dt.datetime) -> None:
+    event = f.make_event(db, now=now, capacity=2)
+    outcomes = [_register(db, event, n, now=now) for n in ("Aino", "Eero", "Iida", "Otto")]
+    assert [o.registration.status for o in outcomes] == [
+        CONFIRMED,
+        CONFIRMED,
+        WAITLISTED,
+        WAITLISTED,
+    ]
+    seats = services.availability(db, event)
+    assert (seats.taken, seats.free, seats.waitlisted, seats.full) == (2, 0, 2, True)
+    confirmation = _mails(db, "event_confirmation", "aino@example.org")
+    assert len(confirmation) == 1 and confirmation[0].attachment_ics
+    calendar = Calendar.from_ical(confirmation[0].attachment_ics)
+    (vevent,) = calendar.walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == event.title
+    waitlisted = _mails(db, "event_waitlisted", "iida@example.org")
+    assert len(waitlisted) == 1 and waitlisted[0].attachment_ics is None
+    assert "/events/manage/" in waitlisted[0].body_text
+
+
+def test_a_full_group_waitlists_while_another_group_still_confirms(
+    db: Any, now: dt.datetime
+) -> None:
+    event = f.make_event(db, now=now, groups=[("Avustukset", 1), ("Tilat", None)])
+    grants, rooms = event.groups
+    first = _register(db, event, "Aino", now=now, group_id=grants.id)
+    second = _register(db, event, "Eero", now=now, group_id=grants.id)
+    third = _register(db, event, "Iida", now=now, group_id=rooms.id)
+    assert (first.registration.status, second.registration.status) == (CONFIRMED, WAITLISTED)
+    assert third.registration.status == CONFIRMED
+    assert services.availability(db, event).groups == {grants.id: 0, rooms.id: None}
+
+
+def test_the_same_form_twice_gives_one_registration_and_a_second_form_changes_nothing(
+    db: Any, now: dt.datetime
+) -> None:
+    event = f.make_event(db, now=now, capacity=10)
+    key = secrets.token_urlsafe(20)
+    first = _register(db, event, "Aino", now=now, submission_key=key)
+    again = _register(db, event, "Aino", now=now, submission_key=key)
+    assert again.duplicate and again.registration.id == first.registration.id
+    other = _register(db, event, "Aino Toinen", now=now, email="AINO@example.org")
+    assert other.already_registered and other.registration.id == first.registration.id
+    assert other.registration.name == "Aino"
+    count = db.scalar(select(func.count(Registration.id)).where(Registration.event_id == event.id))
+    assert count == 1
+    assert len(_mails(db, "event_confirmation")) == 1
+
+
+@pytest.mark.parametrize("state", ["upcoming", "closed", "past"])
+def test_outside_the_registration_period_nothing_is_stored(
+    db: Any, now: dt.datetime, state: str
+) -> None:
+    event = f.make_event(db, now=now, capacity=10, state=state)
+    with pytest.raises(WrongState) as refused:
+        _register(db, event, "Aino", now=now)
+    assert refused.value.message
+    assert db.scalar(select(func.count(Registration.id))) == 0
+    assert _mails(db, "event_confirmation") == []
+
+
+def test_one_second_either_side_of_the_deadline(db: Any, now: dt.datetime) -> None:
+    event = f.make_event(db, now=now, capacity=10)
+    deadline = event.registration_closes_at
+    _register(db, event, "Aino", now=deadline - dt.timedelta(seconds=1))
+    with pytest.raises(WrongState):
+        _register(db, event, "Eero", now=deadline + dt.timedelta(seconds=1))
+
+
+def test_staff_may_add_someone_after_the_deadline_but_the_seats_still_count(
+    db: Any, now: dt.datetime
+) -> None:
+    event = f.make_event(db, now=now, capacity=1, state="closed")
+    f.make_registration(db, event, name="Aino", email="aino@example.org", now=now)
+    data = services.RegistrationInput(
+        name="Puhelin Soittaja",
+        email="soittaja@example.org",
+        submission_key=secrets.token_urlsafe(20),
+        source="staff",
+    )
+    outcome = services.register(db, event.id, data, now=now, manage_url=_manage, by_staff=True)
+    assert outcome.registration.status == WAITLISTED and outcome.registration.source == "staff"
+
+
+def test_bad_input_is_refused_field_by_field(db: Any, now: dt.datetime) -> None:
+    event = f.make_event(db, now=now, capacity=10, groups=[("Avustukset", 5)])
+    with pytest.raises(Invalid) as refused:
+        _register(
+            db, event, " ", now=now, email="not-an-address", consent=False, seats=3, group_id=""
+        )
+    assert set(refused.value.errors) == {"name", "email", "consent", "seats", "group_id"}
+    with pytest.raises(Invalid) as refused:
+        _register(db, event, "Aino", now=now, group_id=999_999)
+    assert set(refused.value.errors) == {"group_id"}
+    assert db.scalar(select(func.count(Registration.id))) == 0
+
+
+def test_a_party_takes_its_seats_and_waits_when_they_are_not_there(
+    db: Any, now: dt.datetime
+) -> None:
+    event = f.make_event(db, now=now, capacity=4, allow_party=True)
+    party = _register(db, event, "Seura", now=now, seats=3)
+    big = _register(db, event, "Kerho", now=now, seats=2)
+    single = _register(db, event, "Aino", now=now)
+    assert (party.registration.status, big.registration.status) == (CONFIRMED, WAITLISTED)
+    assert single.registration.status == CONFIRMED  # one seat was left: it fits
+    assert services.availability(db, event).taken == 4
+
+
+def test_cancelling_promotes_the_first_waitlisted_and_mails_them_once(
+    db: Any, now: dt.datetime
+) -> None:
+    event = f.make_event(db, now=now, capacity=1)
+    first = _register(db, event, "Aino", now=now).registration
+    second = _register(db, event, "Eero", now=now).registration
+    third = _register(db, event, "Iida", now=now).registration
+    promoted = services.cancel_registration(db, first.id, now=now)
+    assert [p.id for p in promoted] == [second.id]
+    assert (second.status, third.status) == (CONFIRMED, WAITLISTED)
+    assert first.status == CANCELLED and first.cancelled_at == now
+    mails = _mails(db, "event_promoted")
+    assert [m.recipient for m in mails] == ["eero@example.org"] and mails[0].attachment_ics
+    assert len(_mails(db, "event_cancelled_registration", "aino@example.org")) == 1
+    # Cancelling again, or promoting again, changes nothing and mails nobody.
+    assert services.cancel_registration(db, first.id, now=now) == []
+    assert services.promote_waitlist(db, event.id, now=now) == []
+    assert len(_mails(db, "event_promoted")) == 1
+
+
+def test_the_organiser_hears_of_cancellations_when_the_event_asks(
+    db: Any, now: dt.datetime
+) -> None:
+    event = f.make_event(db, now=now, capacity=5)
+    event.notify_cancellations, event.organiser_email = True, "jarjestaja@example.org"
+    registration = _register(db, event, "Aino", now=now).registration
+    services.cancel_registration(db, registration.id, now=now)
+    notice = _mails(db, "event_cancellation_notice")
+    assert [m.recipient for m in notice] == ["jarjestaja@example.org"]
+    assert "aino@example.org" in notice[0].body_text
+
+
+def test_switching_group_frees_the_old_seat_and_refuses_a_full_group(
+    db: Any, now: dt.datetime
+) -> None:
+    event = f.make_event(db, now=now, groups=[("Avustukset", 1), ("Tilat", 1)])
+    grants, rooms = event.groups
+    aino = _register(db, event, "Aino", now=now, group_id=grants.id).registration
+    eero = _register(db, event, "Eero", now=now, group_id=grants.id).registration
+    iida = _register(db, event, "Iida", now=now, group_id=rooms.id).registration
+    with pytest.raises(Invalid):
+        services.change_registration(db, aino.id, group_id=rooms.id, now=now)
+    assert aino.group_id == grants.id and aino.status == CONFIRMED
+    services.cancel_registration(db, iida.id, now=now)
+    _changed, promoted = services.change_registration(db, aino.id, group_id=rooms.id, now=now)
+    assert aino.group_id == rooms.id and aino.status == CONFIRMED
+    assert [p.id for p in promoted] == [eero.id] and eero.status == CONFIRMED
+
+
+def test_registering_again_after_cancelling_queues_as_a_new_arrival(
+    db: Any, now: dt.datetime
+) -> None:
+    event = f.make_event(db, now=now, capacity=1)
+    aino = _register(db, event, "Aino", now=now).registration
+    eero = _register(db, event, "Eero", now=now).registration
+    services.cancel_registration(db, aino.id, now=now)
+    assert eero.status == CONFIRMED
+    again = _register(db, event, "Aino", now=now).registration
+    assert again.status == WAITLISTED and again.id > eero.id
+
+
+def test_a_walk_in_is_confirmed_and_attended_even_when_the_event_is_full(
+    db: Any, now: dt.datetime
+) -> None:
+    event = f.make_event(db, now=now, capacity=1)
+    _register(db, event, "Aino", now=now)
+    walk_in = services.add_walk_in(db, event.id, name="Ovelta Tullut", email="", now=now)
+    assert walk_in.status == CONFIRMED and walk_in.attended_at == now
+    assert walk_in.source == "walk_in"
+    assert _mails(db, "event_confirmation", walk_in.email) == []
