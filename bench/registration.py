@@ -168,8 +168,8 @@ def run_one(database: str) -> float:
             else:
                 stored = db.session.scalar(text("SELECT count(*) FROM bench_row"))
             db.session.remove()
-        if stored != result.ok:
-            raise SystemExit(f"{name}: {result.ok} answered ok but {stored} rows stored")
+        if stored != result.stored:
+            raise SystemExit(f"{name}: {result.stored} answered ok but {stored} rows stored")
         if result.failed:
             print(f"{database} {name}: statuses {result.statuses}", file=sys.stderr)
         throughput[name] = result.ok / seconds

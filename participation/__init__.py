@@ -71,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
     from participation.privacy import bp as privacy_bp
     from participation.register import bp as register_bp
     from participation.rounds import bp as rounds_bp
+    from participation.surveys import bp as surveys_bp
 
     for bp in (
         core_bp,
@@ -80,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
         formbuilder_bp,
         rounds_bp,
         events_bp,
+        surveys_bp,
         digests_bp,
         mail_bp,
     ):

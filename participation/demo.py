@@ -53,5 +53,13 @@ def _extra_loaders() -> list:
     from participation.privacy.demo import load_demo as privacy_demo
     from participation.register.demo import load_demo as register_demo
     from participation.rounds.demo import load_demo as rounds_demo
+    from participation.surveys.demo import load_demo as surveys_demo
 
-    return [register_demo, privacy_demo, formbuilder_demo, rounds_demo, events_demo]
+    return [
+        register_demo,
+        privacy_demo,
+        formbuilder_demo,
+        rounds_demo,
+        events_demo,
+        surveys_demo,
+    ]

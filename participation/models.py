@@ -10,5 +10,6 @@ from participation.mail import models as mail_models  # noqa: F401
 from participation.privacy import models as privacy_models  # noqa: F401
 from participation.register import models as register_models  # noqa: F401
 from participation.rounds import models as rounds_models  # noqa: F401
+from participation.surveys import models as surveys_models  # noqa: F401
 
 metadata = Base.metadata

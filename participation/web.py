@@ -14,11 +14,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, SecurityError
+from wtforms.form import BaseForm
 from wtforms.i18n import messages_path
 
-from participation.errors import DomainError
+from participation.errors import DomainError, Invalid
 from participation.extensions import db
 from participation.i18n import current_path, date_filter, datetime_filter
+from participation.tokens import LinkExpired
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +69,57 @@ def render_page_or_partial(page: str, partial: str, **context: Any) -> str:
     return render_template(partial if is_htmx() else page, **context)
 
 
+def show_errors(form: BaseForm, error: Invalid) -> None:
+    """Put a service's messages beside the fields they concern (the rest above the form)."""
+    for name, messages in error.errors.items():
+        target = form._fields.get(name)
+        if target is not None:
+            target.errors = list(messages)
+        else:
+            form.form_errors.extend(messages)
+    if not error.errors:
+        form.form_errors.append(error.message)
+
+
+def render_link_problem(template: str, error: DomainError) -> tuple[str, int]:
+    """A mailed link that failed: 410 when it expired, 404 when it never worked or is spent.
+
+    `template` extends errors/link_problem.html with the capability's own texts.
+    """
+    expired = isinstance(error, LinkExpired)
+    return render_template(template, expired=expired), (410 if expired else 404)
+
+
 @functools.cache
 def _wtforms_catalogue(locale: str) -> support.Translations:
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
+# Respondents' pages of surveys: an anonymous answer must leave no trace of who sent it, so the
+# development server's access log and the rate limiter's warnings (which name the client's
+# address, and for invitation links the token in the path) say nothing about these requests.
+_RESPONDENT_PATH = re.compile(r"(?<!/staff)/surveys/|endpoint: surveys\.(?!show_results)")
+
+
+class RespondentLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001  (a malformed record is not ours to judge)
+            return True
+        return not _RESPONDENT_PATH.search(message)
+
+
+def _quiet_respondent_logs() -> None:
+    for name in ("werkzeug", "flask-limiter", "flask_limiter"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RespondentLogFilter) for f in logger.filters):
+            logger.addFilter(RespondentLogFilter())
+
+
 def init_app(app: Flask) -> None:
+    _quiet_respondent_logs()
+
     @app.before_request
     def _wtforms_messages() -> None:
         # Flask-WTF would read WTForms' own catalogue from disk on every request; it looks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,28 @@ def test_catalogue_is_complete(extracted: dict[str, str], locale: str) -> None:
                 broken.append(msgid)
     assert not missing, f"{len(missing)} untranslated in {locale}: {missing[:15]}"
     assert not broken, f"placeholders that the source lacks in {locale}: {broken}"
+
+
+def _f_strings_calling_gettext(path: Path) -> list[int]:
+    calls = re.compile(r"\{[^}]*\b(?:_|gettext|ngettext|_l)\(")
+    lines = []
+    with path.open("rb") as source:
+        for token in tokenize.tokenize(source.readline):
+            is_f_string = token.type == tokenize.STRING and re.match(r"(?i)[rb]*f", token.string)
+            if is_f_string and calls.search(token.string):
+                lines.append(token.start[0])
+    return lines
+
+
+def test_no_translated_text_hides_inside_an_f_string(tmp_path: Path) -> None:
+    """The extractor cannot see `_("…")` inside an f-string's braces (before Python 3.12), so
+    such a text would silently stay English."""
+    sample = tmp_path / "sample.py"
+    sample.write_text("""x = f'<th scope="col">{escape(_("Share"))}</th>'\n""")
+    assert _f_strings_calling_gettext(sample) == [1]  # the check itself finds one
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in [*(ROOT / "participation").rglob("*.py"), *(ROOT / "forms").rglob("*.py")]
+        for number in _f_strings_calling_gettext(path)
+    ]
+    assert offenders == []

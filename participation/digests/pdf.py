@@ -10,6 +10,7 @@ WeasyPrint's import takes.
 
 from __future__ import annotations
 
+import gc
 import mimetypes
 import multiprocessing
 import resource
@@ -98,14 +99,22 @@ def _child(html: str, options: dict[str, Any], conn: Any) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     cpu = int(options["time_limit"]) + 5  # a backstop should the parent vanish
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    reply: tuple[Any, ...]
     try:
         rendered = _write(html, options)
     except MemoryError:
-        conn.send(("error", f"the render needed more than {options['memory_mb']} MB of memory"))
+        reply = ("error", "memory")
     except Exception as exc:  # noqa: BLE001  (any failure is reported, not raised in the child)
-        conn.send(("error", f"{type(exc).__name__}: {exc}"[:500]))
+        reply = ("error", f"{type(exc).__name__}: {exc}"[:500])
     else:
-        conn.send(("ok", rendered.pdf, rendered.pages))
+        reply = ("ok", rendered.pdf, rendered.pages)
+    # Sent outside the handlers: by now the failed render's objects (held by the traceback
+    # inside an `except`) are freed, so reporting a MemoryError does not run out of memory too.
+    if reply == ("error", "memory"):
+        gc.collect()
+        reply = ("error", f"the render needed more than {options['memory_mb']} MB of memory")
+    try:
+        conn.send(reply)
     finally:
         conn.close()
 
@@ -182,4 +191,7 @@ def _death(exitcode: int | None, memory_mb: int) -> str:
             f"the renderer was stopped by signal {-exitcode} "
             f"(perhaps over its {memory_mb} MB memory limit)"
         )
-    return f"the renderer exited with code {exitcode} without a result"
+    return (
+        f"the renderer exited with code {exitcode} without a result "
+        f"(perhaps over its {memory_mb} MB memory limit)"
+    )

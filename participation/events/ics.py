@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,7 @@ HELSINKI = ZoneInfo("Europe/Helsinki")
 PRODID = "-//Osallistu//Events//FI"
 
 
-def _calendar(name: str = "") -> Calendar:
+def _calendar(events: list[Event], name: str = "") -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -29,15 +30,20 @@ def _calendar(name: str = "") -> Calendar:
     if name:
         calendar.add("x-wr-calname", name)
         calendar.add("x-wr-timezone", "Europe/Helsinki")
-    calendar.add_component(_helsinki())
+    years = [year for e in events for year in (e.starts_at.year, e.ends_at.year)]
+    calendar.add_component(_helsinki(min(years, default=2026), max(years, default=2026)))
     return calendar
 
 
 @functools.cache
-def _helsinki() -> Timezone:
-    """The VTIMEZONE block, built once per process: making it walks every DST change since
-    1970 and is most of the time a confirmation's .ics takes."""
-    return Timezone.from_tzid("Europe/Helsinki")
+def _helsinki(first_year: int, last_year: int) -> Timezone:
+    """The VTIMEZONE block for the years around the events (a year either side), built once
+    per range: one covering every DST change since 1970 is two thousand lines long."""
+    return Timezone.from_tzid(
+        "Europe/Helsinki",
+        first_date=dt.date(first_year - 1, 1, 1),
+        last_date=dt.date(last_year + 2, 1, 1),
+    )
 
 
 def _uid(event: Event, base_url: str) -> str:
@@ -73,15 +79,33 @@ def _event_url(event: Event, base_url: str) -> str:
 
 
 def event_ics(event: Event, *, base_url: str) -> str:
-    """One event as an .ics file's text."""
-    calendar = _calendar()
-    calendar.add_component(_vevent(event, base_url=base_url, url=_event_url(event, base_url)))
+    """One event as an .ics file's text (the same for everyone registered, so made once per
+    version of the event and kept)."""
+    return _event_ics(_facts(event), base_url, _event_url(event, base_url))
+
+
+def _facts(event: Event) -> tuple[Any, ...]:
+    return tuple(getattr(event, name) for name in _FACTS)
+
+
+_FACTS = (
+    "id", "title", "description", "accessibility", "place", "online_url", "starts_at",
+    "ends_at", "updated_at", "sequence", "cancelled_at",
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)
+def _event_ics(facts: tuple[Any, ...], base_url: str, url: str) -> str:
+    event = Event(**dict(zip(_FACTS, facts, strict=True)))
+    calendar = _calendar([event])
+    calendar.add_component(_vevent(event, base_url=base_url, url=url))
     return calendar.to_ical().decode()
 
 
 def calendar_feed(events: Iterable[Event], *, base_url: str, name: str) -> str:
     """The subscription feed: every given event, one VEVENT each."""
-    calendar = _calendar(name)
+    events = list(events)
+    calendar = _calendar(events, name)
     for event in events:
         calendar.add_component(_vevent(event, base_url=base_url, url=_event_url(event, base_url)))
     return calendar.to_ical().decode()

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import case, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from participation.errors import Conflict, Invalid, NotFound, WrongState
@@ -39,6 +38,8 @@ from participation.events.models import (
 from participation.formbuilder import services as formbuilder
 from participation.formbuilder.models import FormDefinition
 from participation.mail.services import queue_mail
+from participation.register import distribution
+from participation.register.distribution import InvitationResult
 from participation.register.models import Association
 from participation.register.values import EMAIL_MAX, normalise_email
 
@@ -816,17 +817,6 @@ def move_group(
 # --- the distribution list and invitations --------------------------------------------------
 
 
-def list_invitable_associations(session: Session) -> list[Association]:
-    """Active associations of the register, by name."""
-    return list(
-        session.scalars(
-            select(Association)
-            .where(Association.active.is_(True), Association.merged_into_id.is_(None))
-            .order_by(func.lower(Association.name), Association.id)
-        )
-    )
-
-
 def list_invitations(session: Session, event_id: int) -> list[tuple[EventInvitation, Association]]:
     rows = session.execute(
         select(EventInvitation, Association)
@@ -846,42 +836,14 @@ def save_distribution(
     Raises NotFound, Invalid for an association not in the register, Conflict for a
     simultaneous change."""
     event = core.get_event(session, event_id)
-    wanted = {int(i) for i in association_ids}
-    known = set(
-        session.scalars(
-            select(Association.id).where(
-                Association.id.in_(wanted), Association.merged_into_id.is_(None)
-            )
-        )
-    )
-    if known != wanted:
-        message = _("Choose associations from the list.")
-        raise Invalid(message, {"association_ids": [message]})
-    current = {i.association_id: i for i in event.invitations}
-    removed = 0
-    for association_id, invitation in current.items():
+    return distribution.replace_invitations(
+        session,
+        event.invitations,
+        association_ids,
+        new=lambda i: EventInvitation(association_id=i, invited_at=now),
         # An invitation already mailed cannot be unsent; it stays as the record of it.
-        if association_id not in wanted and invitation.sent_at is None:
-            event.invitations.remove(invitation)
-            removed += 1
-    added = 0
-    for association_id in sorted(wanted - current.keys()):
-        event.invitations.append(EventInvitation(association_id=association_id, invited_at=now))
-        added += 1
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            _("Someone changed the list at the same moment. Reload the page and check it.")
-        ) from exc
-    return added, removed
-
-
-@dataclass(frozen=True)
-class InvitationResult:
-    sent: int
-    without_email: list[str]
+        keep=lambda invitation: invitation.sent_at is not None,
+    )
 
 
 def send_invitations(

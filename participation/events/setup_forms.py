@@ -12,13 +12,11 @@ from wtforms import (
     BooleanField,
     EmailField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from participation.events.models import KINDS
 
@@ -130,13 +128,3 @@ class GroupForm(FlaskForm):
 
 class CancelEventForm(FlaskForm):
     message = TextAreaField(_l("Message to the registered (optional)"))
-
-
-class DistributionForm(FlaskForm):
-    association_ids = SelectMultipleField(
-        _l("Associations on the distribution list"),
-        coerce=int,
-        validate_choice=False,
-        widget=ListWidget(prefix_label=False),
-        option_widget=CheckboxInput(),
-    )

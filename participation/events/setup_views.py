@@ -27,7 +27,6 @@ from participation.events.policy import can_manage, manage_required, view_requir
 from participation.events.setup_forms import (
     KIND_LABELS,
     CancelEventForm,
-    DistributionForm,
     DuplicateForm,
     EventForm,
     GroupForm,
@@ -36,22 +35,12 @@ from participation.events.setup_forms import (
 from participation.extensions import db
 from participation.mail import tasks as mail_tasks
 from participation.pagination import Page, page_arg, page_size
-from participation.web import absolute_url, is_htmx, redisplay_on_csrf_error
+from participation.register.distribution import list_invitable_associations
+from participation.register.forms import DistributionForm
+from participation.web import absolute_url, is_htmx, redisplay_on_csrf_error, show_errors
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 EXPIRED = "The form had expired or came from elsewhere. Go back, reload the page and send it again."
-
-
-def _show_errors(form: Any, exc: Invalid) -> None:
-    """Put a service's messages beside the fields they concern (the rest above the form)."""
-    for name, messages in exc.errors.items():
-        target = form._fields.get(name)
-        if target is not None:
-            target.errors = list(messages)
-        else:
-            form.form_errors.extend(messages)
-    if not exc.errors:
-        form.form_errors.append(exc.message)
 
 
 def _admin(event_id: int, anchor: str | None = None) -> Response:
@@ -130,7 +119,7 @@ def create_event() -> str | Response:
                 db.session, form.values(), staff_user_id=current_user.id, now=now
             )
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(
@@ -160,7 +149,7 @@ def edit_event(event_id: int) -> str | Response:
             )
         except Invalid as exc:
             db.session.rollback()
-            _show_errors(form, exc)
+            show_errors(form, exc)
         except WrongState as exc:
             db.session.rollback()
             form.form_errors.append(exc.message)
@@ -201,7 +190,7 @@ def duplicate_event(event_id: int) -> str | Response:
                 db.session, event_id, form.values(), staff_user_id=current_user.id, now=utcnow()
             )
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(
@@ -224,7 +213,7 @@ def show_event_admin(event_id: int) -> str:
     invitations = setup.list_invitations(db.session, event_id)
     distribution = DistributionForm(data={"association_ids": [a.id for _i, a in invitations]})
     distribution.association_ids.choices = [
-        SelectChoice(a.id, a.name) for a in setup.list_invitable_associations(db.session)
+        SelectChoice(a.id, a.name) for a in list_invitable_associations(db.session)
     ]
     return render_template(
         "events/staff_event.html",
@@ -290,7 +279,7 @@ def cancel_event(event_id: int) -> str | Response:
             )
         except Invalid as exc:
             db.session.rollback()
-            _show_errors(form, exc)
+            show_errors(form, exc)
         except DomainError as exc:
             db.session.rollback()
             form.form_errors.append(exc.message)
@@ -327,7 +316,7 @@ def add_group(event_id: int) -> str | Response:
         try:
             group = setup.add_group(db.session, event_id, form.values(), now=utcnow())
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         except WrongState as exc:
             form.form_errors.append(exc.message)
         else:
@@ -356,7 +345,7 @@ def edit_group(event_id: int, group_id: int) -> str | Response:
             setup.update_group(db.session, event_id, group_id, form.values(), now=utcnow())
         except Invalid as exc:
             db.session.rollback()
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             mail_tasks.deliver_outbox()  # anyone promoted by more seats
@@ -466,18 +455,7 @@ def send_invitations(event_id: int) -> Response:
         else:
             db.session.commit()
             mail_tasks.deliver_outbox()
-            flash(
-                ngettext(
-                    "%(num)s invitation was sent.", "%(num)s invitations were sent.", result.sent
-                ),
-                "success",
-            )
+            flash(result.sent_text(), "success")
             if result.without_email:
-                flash(
-                    _(
-                        "Not invited, no e-mail address in the register: %(names)s",
-                        names=", ".join(result.without_email),
-                    ),
-                    "error",
-                )
+                flash(result.without_email_text(), "error")
     return _admin(event_id, "distribution")

@@ -37,7 +37,7 @@ from participation.i18n import current_locale
 from participation.mail import tasks as mail_tasks
 from participation.pagination import page_arg, page_size
 from participation.register import exporting
-from participation.web import absolute_url, is_htmx, redisplay_on_csrf_error
+from participation.web import absolute_url, is_htmx, redisplay_on_csrf_error, show_errors
 
 
 def _event(event_id: int) -> Event:
@@ -66,17 +66,6 @@ def _back_to_list(event: Event, registration_id: int | None = None) -> Response:
     return redirect(
         url_for("events.list_registrations", event_id=event.id, _anchor=anchor, **_list_args())
     )
-
-
-def _show_errors(form: Any, exc: Invalid) -> None:
-    for name, messages in exc.errors.items():
-        target = getattr(form, name, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = list(messages)
-        else:
-            form.form_errors.extend(messages)
-    if not exc.errors:
-        form.form_errors.append(exc.message)
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -323,7 +312,7 @@ def add_registration(event_id: int) -> Response:
         )
     except Invalid as exc:
         db.session.rollback()
-        _show_errors(form, exc)
+        show_errors(form, exc)
         return _phone_page(_event(event_id), form, 422)
     except (WrongState, Busy) as exc:
         db.session.rollback()
@@ -489,7 +478,7 @@ def add_walk_in(event_id: int) -> Response:
         )
     except Invalid as exc:
         db.session.rollback()
-        _show_errors(form, exc)
+        show_errors(form, exc)
         return _door_page(_event(event_id), form, 422)
     except WrongState as exc:
         db.session.rollback()

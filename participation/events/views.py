@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 import forms as engine
 from participation.accounts.forms import ConfirmForm
 from participation.db import utcnow
-from participation.errors import Busy, DomainError, Invalid, WrongState
+from participation.errors import Busy, Invalid, WrongState
 from participation.events import bp, ics, public, services
 from participation.events.forms import ChangeForm, RegistrationForm, new_submission_key
 from participation.events.models import CANCELLED, CONFIRMED, WAITLISTED, Event, Registration
@@ -32,8 +32,15 @@ from participation.i18n import HELSINKI, current_locale
 from participation.mail import tasks as mail_tasks
 from participation.pagination import Page, page_arg
 from participation.privacy import services as privacy
+from participation.register.distribution import list_invitable_associations
 from participation.tokens import LinkExpired, LinkInvalid
-from participation.web import is_htmx, redisplay_on_csrf_error, render_error
+from participation.web import (
+    is_htmx,
+    redisplay_on_csrf_error,
+    render_error,
+    render_link_problem,
+    show_errors,
+)
 
 # What the page says after a registration (?registered=…): no names, no addresses.
 OUTCOMES = (CONFIRMED, WAITLISTED, "already")
@@ -65,18 +72,6 @@ def event_when(event: Event) -> str:
         end_date=format_date(event.ends_at, "full"),
         end=format_time(event.ends_at, "short"),
     )
-
-
-def _show_errors(form: Any, exc: Invalid) -> None:
-    """Put a service's messages beside the fields they concern (the rest above the form)."""
-    for name, messages in exc.errors.items():
-        target = form._fields.get(name)
-        if target is not None:
-            target.errors = list(messages)
-        else:
-            form.form_errors.extend(messages)
-    if not exc.errors:
-        form.form_errors.append(exc.message)
 
 
 # --- the list, the calendar -------------------------------------------------------------------
@@ -133,8 +128,6 @@ def _association_choices() -> list[SelectChoice]:
     """Read once per request (a refused post may build the form twice)."""
     cached = g.get("event_association_choices")
     if cached is None:
-        from participation.events.setup import list_invitable_associations
-
         cached = [SelectChoice("", _("None – I come as a resident"))] + [
             SelectChoice(str(a.id), a.name) for a in list_invitable_associations(db.session)
         ]
@@ -167,8 +160,10 @@ def _group_choices(
 
 
 def _registration_form(
-    event: Event, seats: services.Availability, *, bound: bool
+    event: Event, seats: services.Availability | None, *, bound: bool
 ) -> RegistrationForm:
+    """The form; without `seats` the group choices carry no seat counts yet (a posted form
+    needs only their values; `_context` labels them before anything is shown)."""
     definition = services.event_form(db.session, event)
     form_class: type[RegistrationForm] = RegistrationForm
     if definition is not None:
@@ -183,8 +178,12 @@ def _registration_form(
         )
     form.association_id.choices = _association_choices()
     form.seats.choices = _seat_choices(event)
-    form.group_id.choices = _group_choices(event, seats)
+    form.group_id.choices = _group_choices(event, seats) if seats else _plain_groups(event)
     return form
+
+
+def _plain_groups(event: Event) -> list[SelectChoice]:
+    return [SelectChoice(str(group.id), group.name) for group in event.groups]
 
 
 def _consent_text(event: Event) -> str:
@@ -208,6 +207,8 @@ def _context(event: Event, area: Area, *, now: dt.datetime) -> dict[str, Any]:
     state = event.registration_state(now)
     if area.form is None and state == "open" and not area.outcome:
         area.form = _registration_form(event, seats, bound=False)
+    elif area.form is not None and "group_id" in area.form:
+        area.form.group_id.choices = _group_choices(event, seats)
     if area.form is not None and state != "open":
         area.can_send = False
         area.notice = area.notice or _state_notice(event, now)
@@ -275,7 +276,7 @@ def _registered(event: Event, outcome: str, *, now: dt.datetime) -> Any:
 def register(slug: str) -> Any:
     now = utcnow()
     event = services.get_event_by_slug(db.session, slug)
-    form = _registration_form(event, services.availability(db.session, event), bound=True)
+    form = _registration_form(event, None, bound=True)
     area = Area(form=form)
     status = 200
     if form.validate_on_submit():
@@ -289,7 +290,7 @@ def register(slug: str) -> Any:
             outcome = services.register(db.session, event.id, data, now=now, manage_url=_manage_url)
         except Invalid as exc:
             db.session.rollback()
-            _show_errors(form, exc)
+            show_errors(form, exc)
         except WrongState as exc:
             db.session.rollback()
             area.notice, status = exc.message, 409
@@ -333,11 +334,6 @@ def _too_many_requests(error: TooManyRequests) -> Any:
 
 
 # --- the registrant's own link ----------------------------------------------------------------
-
-
-def _link_problem(exc: DomainError) -> tuple[str, int]:
-    expired = isinstance(exc, LinkExpired)
-    return render_template("events/link_problem.html", expired=expired), (410 if expired else 404)
 
 
 @dataclass
@@ -449,7 +445,7 @@ def manage_registration(token: str) -> Any:
     try:
         return _manage_page(token, now=utcnow())
     except (LinkExpired, LinkInvalid) as exc:
-        return _link_problem(exc)
+        return render_link_problem("events/link_problem.html", exc)
 
 
 def _change(token: str, form: Any, *, now: dt.datetime, **changes: Any) -> tuple[str, int]:
@@ -501,7 +497,7 @@ def change_registration(token: str) -> Any:
                 return redirect(url_for("events.manage_registration", token=token))
         body = _manage_page(token, now=now, change=form, notice=notice)
     except (LinkExpired, LinkInvalid) as exc:
-        return _link_problem(exc)
+        return render_link_problem("events/link_problem.html", exc)
     return body if status == 200 else (body, status)
 
 
@@ -524,7 +520,7 @@ def change_answers(token: str) -> Any:
                 return redirect(url_for("events.manage_registration", token=token))
         body = _manage_page(token, now=now, answers=form, notice=notice)
     except (LinkExpired, LinkInvalid) as exc:
-        return _link_problem(exc)
+        return render_link_problem("events/link_problem.html", exc)
     return body if status == 200 else (body, status)
 
 
@@ -533,7 +529,7 @@ def confirm_cancel(token: str) -> Any:
     try:
         return _manage_page(token, now=utcnow(), template="events/cancel.html")
     except (LinkExpired, LinkInvalid) as exc:
-        return _link_problem(exc)
+        return render_link_problem("events/link_problem.html", exc)
 
 
 @bp.post("/events/manage/<token>/cancel")
@@ -555,4 +551,4 @@ def cancel_registration(token: str) -> Any:
         flash(_("Your registration was cancelled. Thank you for letting us know."), "success")
         return redirect(url_for("events.manage_registration", token=token))
     except (LinkExpired, LinkInvalid) as exc:
-        return _link_problem(exc)
+        return render_link_problem("events/link_problem.html", exc)

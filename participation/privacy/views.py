@@ -29,7 +29,7 @@ from participation.pagination import Page, page_arg
 from participation.privacy import bp, services
 from participation.privacy.forms import ConsentTextForm, PrivacyRequestForm
 from participation.tokens import LinkExpired, LinkInvalid
-from participation.web import typed_value_key
+from participation.web import render_link_problem, typed_value_key
 
 
 def _link_hours() -> int:
@@ -53,9 +53,7 @@ def _too_many(error: TooManyRequests) -> tuple[str, int]:
 @bp.errorhandler(LinkInvalid)
 def _link_problem(error: DomainError) -> tuple[str, int]:
     db.session.rollback()
-    return render_template(
-        "privacy/link_problem.html", expired=isinstance(error, LinkExpired)
-    ), error.status
+    return render_link_problem("privacy/link_problem.html", error)
 
 
 # --- The person's own pages ----------------------------------------------------------------

@@ -240,3 +240,15 @@ def merge_form(differing: list[tuple[str, str, str, str]], formdata: object = No
             ),
         )
     return _Form(formdata=formdata) if formdata is not None else _Form()
+
+
+class DistributionForm(FlaskForm):
+    """The associations a round or an event invites (participation.register.distribution)."""
+
+    association_ids = SelectMultipleField(
+        _l("Associations on the distribution list"),
+        coerce=int,
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )

@@ -24,7 +24,7 @@ from wtforms.fields.choices import SelectChoice
 
 from participation.accounts.forms import ConfirmForm
 from participation.db import utcnow
-from participation.errors import DomainError, Invalid, WrongState
+from participation.errors import Invalid, WrongState
 from participation.extensions import db, limiter
 from participation.i18n import current_locale
 from participation.mail import tasks as mail_tasks
@@ -54,7 +54,13 @@ from participation.register.forms import (
 from participation.register.models import Association
 from participation.register.policy import can_manage, manage_required, view_required
 from participation.tokens import LinkExpired, LinkInvalid
-from participation.web import render_error, render_page_or_partial, typed_value_key
+from participation.web import (
+    render_error,
+    render_link_problem,
+    render_page_or_partial,
+    show_errors,
+    typed_value_key,
+)
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
@@ -65,18 +71,6 @@ def _link_for(token: str) -> str:
 
 def _lifetime() -> dt.timedelta:
     return dt.timedelta(hours=current_app.config["EDIT_LINK_HOURS"])
-
-
-def _show_errors(form: Any, exc: Invalid) -> None:
-    """Put a service's messages beside the fields they concern (the rest above the form)."""
-    for name, messages in exc.errors.items():
-        target = getattr(form, name, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = list(messages)
-        else:
-            form.form_errors.extend(messages)
-    if not exc.errors:
-        form.form_errors.append(exc.message)
 
 
 def _form_data(association: Association) -> dict[str, Any]:
@@ -144,7 +138,7 @@ def create_association() -> str | Response:
                 db.session, form.values(), now=utcnow(), staff_user_id=current_user.id
             )
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("The association was added."), "success")
@@ -192,7 +186,7 @@ def edit_association(association_id: int) -> str | Response:
                 staff_user_id=current_user.id,
             )
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("The changes were saved."), "success")
@@ -396,7 +390,7 @@ def create_person() -> str | Response:
                 db.session, form.values(), now=utcnow(), staff_user_id=current_user.id
             )
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("The person was added."), "success")
@@ -423,7 +417,7 @@ def edit_person(person_id: int) -> str | Response:
                 db.session, person_id, form.values(), now=utcnow(), staff_user_id=current_user.id
             )
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("The changes were saved."), "success")
@@ -443,7 +437,7 @@ def list_categories() -> str | Response:
         try:
             services.create_category(db.session, form.values())
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("The category was added."), "success")
@@ -469,7 +463,7 @@ def edit_category(category_id: int) -> str | Response:
         try:
             services.rename_category(db.session, category_id, form.values())
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("The category was renamed."), "success")
@@ -543,18 +537,13 @@ def show_link_sent() -> str:
     return render_template("register/link_sent.html", hours=current_app.config["EDIT_LINK_HOURS"])
 
 
-def _link_problem(exc: DomainError) -> tuple[str, int]:
-    expired = isinstance(exc, LinkExpired)
-    return render_template("register/link_problem.html", expired=expired), (410 if expired else 404)
-
-
 @bp.route("/associations/edit/<token>", methods=["GET", "POST"])
 def edit_by_link(token: str) -> str | Response | tuple[str, int]:
     now = utcnow()
     try:
         association = links.open_edit_link(db.session, token, now=now)
     except (LinkExpired, LinkInvalid) as exc:
-        return _link_problem(exc)
+        return render_link_problem("register/link_problem.html", exc)
     form = AssociationDetailsForm(data=_form_data(association))
     form.set_categories(
         services.list_categories(db.session), current_locale(), association.category_id
@@ -565,10 +554,10 @@ def edit_by_link(token: str) -> str | Response | tuple[str, int]:
                 db.session, token, form.values(), now=now, locale=current_locale()
             )
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         except (LinkExpired, LinkInvalid) as exc:
             db.session.rollback()
-            return _link_problem(exc)
+            return render_link_problem("register/link_problem.html", exc)
         else:
             db.session.commit()
             mail_tasks.deliver_outbox()

@@ -16,13 +16,11 @@ from wtforms import (
     EmailField,
     HiddenField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from participation.rounds.services import Identity
 
@@ -103,16 +101,6 @@ class RoundForm(FlaskForm):
 
     def values(self) -> dict[str, Any]:
         return {name: getattr(self, name).data for name in self.value_fields}
-
-
-class DistributionForm(FlaskForm):
-    association_ids = SelectMultipleField(
-        _l("Associations on the distribution list"),
-        coerce=int,
-        validate_choice=False,
-        widget=ListWidget(prefix_label=False),
-        option_widget=CheckboxInput(),
-    )
 
 
 def new_submission_key() -> str:

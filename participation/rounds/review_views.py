@@ -37,22 +37,11 @@ from participation.rounds.review_forms import (
     decision_form,
     hide_form,
 )
-from participation.web import is_htmx, redisplay_on_csrf_error
+from participation.web import is_htmx, redisplay_on_csrf_error, show_errors
 
 
 def _load(round_id: int) -> Round:
     return review.get_round_for_review(db.session, round_id, user=current_user)
-
-
-def _show_errors(form: Any, exc: Invalid) -> None:
-    for name, messages in exc.errors.items():
-        target = getattr(form, name, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = list(messages)
-        else:
-            form.form_errors.extend(messages)
-    if not exc.errors:
-        form.form_errors.append(exc.message)
 
 
 def _back(round_id: int, comment_id: int) -> Response:
@@ -206,7 +195,7 @@ def decide_comment(round_id: int, comment_id: int) -> Any:
             )
         except (Invalid, WrongState) as exc:
             if isinstance(exc, Invalid):
-                _show_errors(form, exc)
+                show_errors(form, exc)
             else:
                 form.form_errors.append(exc.message)
         else:
@@ -235,7 +224,7 @@ def hide_comment(round_id: int, comment_id: int) -> Any:
             )
         except (Invalid, WrongState) as exc:
             if isinstance(exc, Invalid):
-                _show_errors(form, exc)
+                show_errors(form, exc)
             else:
                 form.form_errors.append(exc.message)
         else:

@@ -28,7 +28,8 @@ from participation.formbuilder.models import FormDefinition, FormResponse
 from participation.i18n import datetime_filter
 from participation.mail.services import queue_mail
 from participation.privacy import services as privacy
-from participation.register import people
+from participation.register import distribution, people
+from participation.register.distribution import InvitationResult
 from participation.register.models import LANGUAGES, Association
 from participation.register.values import EMAIL_MAX, NAME_MAX, normalise_email
 from participation.rounds.models import (
@@ -358,17 +359,6 @@ def round_overview(session: Session, round_id: int) -> RoundOverview:
 # --- the distribution list ------------------------------------------------------------------
 
 
-def list_invitable_associations(session: Session) -> list[Association]:
-    """Active associations of the register, by name."""
-    return list(
-        session.scalars(
-            select(Association)
-            .where(Association.active.is_(True), Association.merged_into_id.is_(None))
-            .order_by(func.lower(Association.name), Association.id)
-        )
-    )
-
-
 def list_invitations(session: Session, round_id: int) -> list[tuple[Invitation, Association]]:
     rows = session.execute(
         select(Invitation, Association)
@@ -384,44 +374,13 @@ def save_distribution(
 ) -> tuple[int, int]:
     """Make the distribution list exactly these associations; returns (added, removed).
 
-    Raises NotFound for the round, Invalid for an association not in the register.
+    Raises NotFound for the round, Invalid for an association not in the register,
+    Conflict for a simultaneous change.
     """
     round_ = get_round(session, round_id)
-    wanted = {int(i) for i in association_ids}
-    known = set(
-        session.scalars(
-            select(Association.id).where(
-                Association.id.in_(wanted), Association.merged_into_id.is_(None)
-            )
-        )
+    return distribution.replace_invitations(
+        session, round_.invitations, association_ids, new=lambda i: Invitation(association_id=i)
     )
-    if known != wanted:
-        message = _("Choose associations from the list.")
-        raise Invalid(message, {"association_ids": [message]})
-    current = {i.association_id: i for i in round_.invitations}
-    removed = 0
-    for association_id, invitation in current.items():
-        if association_id not in wanted:
-            round_.invitations.remove(invitation)
-            removed += 1
-    added = 0
-    for association_id in sorted(wanted - current.keys()):
-        round_.invitations.append(Invitation(association_id=association_id))
-        added += 1
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            _("Someone changed the list at the same moment. Reload the page and check it.")
-        ) from exc
-    return added, removed
-
-
-@dataclass(frozen=True)
-class InvitationResult:
-    sent: int
-    without_email: list[str]
 
 
 def send_invitations(

@@ -19,7 +19,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -30,16 +29,17 @@ import forms as engine
 from participation.accounts.forms import ConfirmForm
 from participation.db import utcnow
 from participation.digests import services as digests
-from participation.errors import DomainError, Invalid, NotFound, WrongState
+from participation.errors import Invalid, NotFound, WrongState
 from participation.extensions import db, limiter
 from participation.i18n import current_locale
 from participation.mail import tasks as mail_tasks
 from participation.pagination import Page, page_arg, page_size
 from participation.privacy import services as privacy
+from participation.register.distribution import list_invitable_associations
+from participation.register.forms import DistributionForm
 from participation.rounds import bp, drafts, services
 from participation.rounds.forms import (
     CommentForm,
-    DistributionForm,
     DraftForm,
     EditCommentForm,
     IdentityForm,
@@ -50,21 +50,15 @@ from participation.rounds.forms import (
 from participation.rounds.models import Round, Section
 from participation.rounds.policy import can_manage, can_review, manage_required, view_required
 from participation.tokens import LinkExpired, LinkInvalid
-from participation.web import is_htmx, redisplay_on_csrf_error, render_error
+from participation.web import (
+    is_htmx,
+    redisplay_on_csrf_error,
+    render_error,
+    render_link_problem,
+    show_errors,
+)
 
 SESSION_KEY = "round_participants"
-
-
-def _show_errors(form: Any, exc: Invalid) -> None:
-    """Put a service's messages beside the fields they concern (the rest above the form)."""
-    for name, messages in exc.errors.items():
-        target = form._fields.get(name)
-        if target is not None:
-            target.errors = list(messages)
-        else:
-            form.form_errors.extend(messages)
-    if not exc.errors:
-        form.form_errors.append(exc.message)
 
 
 @bp.app_template_filter("draft_html")
@@ -111,7 +105,7 @@ def create_draft() -> str | Response:
                 now=utcnow(),
             )
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("The draft was saved as version 1."), "success")
@@ -151,7 +145,7 @@ def create_draft_version(draft_id: int) -> str | Response:
                 now=utcnow(),
             )
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("Version %(n)s was saved.", n=version.number), "success")
@@ -182,7 +176,7 @@ def edit_section(draft_id: int, section_id: int) -> str | Response:
                 now=utcnow(),
             )
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("Saved as version %(n)s.", n=version.number), "success")
@@ -247,7 +241,7 @@ def create_round() -> str | Response:
                 db.session, form.values(), staff_user_id=current_user.id, now=now
             )
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("The round was created with three general questions."), "success")
@@ -280,7 +274,7 @@ def edit_round(round_id: int) -> str | Response:
         try:
             services.update_round(db.session, round_id, form.values(), now=utcnow())
         except Invalid as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("The changes were saved."), "success")
@@ -299,7 +293,7 @@ def show_round_admin(round_id: int) -> str:
     invitations = services.list_invitations(db.session, round_id)
     form = DistributionForm(data={"association_ids": [a.id for _i, a in invitations]})
     form.association_ids.choices = [
-        SelectChoice(a.id, a.name) for a in services.list_invitable_associations(db.session)
+        SelectChoice(a.id, a.name) for a in list_invitable_associations(db.session)
     ]
     return render_template(
         "rounds/round_admin.html",
@@ -355,20 +349,9 @@ def send_invitations(round_id: int) -> Response:
         else:
             db.session.commit()
             mail_tasks.deliver_outbox()
-            flash(
-                ngettext(
-                    "%(num)s invitation was sent.", "%(num)s invitations were sent.", result.sent
-                ),
-                "success",
-            )
+            flash(result.sent_text(), "success")
             if result.without_email:
-                flash(
-                    _(
-                        "Not invited, no e-mail address in the register: %(names)s",
-                        names=", ".join(result.without_email),
-                    ),
-                    "error",
-                )
+                flash(result.without_email_text(), "error")
     return redirect(url_for("rounds.show_round_admin", round_id=round_id) + "#distribution")
 
 
@@ -421,7 +404,7 @@ def _association_choices(round_: Round) -> list[SelectChoice]:
         else SelectChoice("", _("Myself, as a resident"))
     )
     g.association_choices = [first] + [
-        SelectChoice(str(a.id), a.name) for a in services.list_invitable_associations(db.session)
+        SelectChoice(str(a.id), a.name) for a in list_invitable_associations(db.session)
     ]
     return g.association_choices
 
@@ -616,7 +599,7 @@ def post_comment(slug: str, section_id: int | None) -> Any:
             )
         except Invalid as exc:
             db.session.rollback()
-            _show_errors(form, exc)
+            show_errors(form, exc)
         except WrongState as exc:
             db.session.rollback()
             area.notice, status = exc.message, 409
@@ -690,7 +673,7 @@ def post_answers(slug: str) -> Any:
             )
         except Invalid as exc:
             db.session.rollback()
-            _show_errors(form, exc)
+            show_errors(form, exc)
         except WrongState as exc:
             db.session.rollback()
             area.notice, status = exc.message, 409
@@ -758,11 +741,6 @@ def _too_many_requests(error: TooManyRequests) -> Any:
 # --- the participant's own link --------------------------------------------------------------
 
 
-def _link_problem(exc: DomainError) -> tuple[str, int]:
-    expired = isinstance(exc, LinkExpired)
-    return render_template("rounds/link_problem.html", expired=expired), (410 if expired else 404)
-
-
 def _own_page(token: str, *, now: dt.datetime, edited: dict[int, Any] | None = None) -> Any:
     participant = services.get_participant_by_link(db.session, token, now)
     round_ = services.get_round(db.session, participant.round_id)
@@ -790,7 +768,7 @@ def show_own_comments(token: str) -> Any:
     try:
         return _own_page(token, now=utcnow())
     except (LinkExpired, LinkInvalid) as exc:
-        return _link_problem(exc)
+        return render_link_problem("rounds/link_problem.html", exc)
 
 
 @bp.post("/comments/<token>/<int:comment_id>")
@@ -807,7 +785,7 @@ def edit_own_comment(token: str, comment_id: int) -> Any:
                 )
             except Invalid as exc:
                 db.session.rollback()
-                _show_errors(form, exc)
+                show_errors(form, exc)
             except WrongState as exc:
                 db.session.rollback()
                 form.form_errors.append(exc.message)
@@ -820,7 +798,7 @@ def edit_own_comment(token: str, comment_id: int) -> Any:
                 )
         body = _own_page(token, now=now, edited={comment_id: form})
     except (LinkExpired, LinkInvalid) as exc:
-        return _link_problem(exc)
+        return render_link_problem("rounds/link_problem.html", exc)
     return body if status == 200 else (body, status)
 
 
@@ -839,4 +817,4 @@ def withdraw_own_comment(token: str, comment_id: int) -> Any:
                 flash(_("Your comment was withdrawn. It is no longer shown or used."), "success")
         return redirect(url_for("rounds.show_own_comments", token=token))
     except (LinkExpired, LinkInvalid) as exc:
-        return _link_problem(exc)
+        return render_link_problem("rounds/link_problem.html", exc)

@@ -86,3 +86,22 @@ def test_post_requests_begin_with_the_write_lock_and_get_requests_do_not(tmp_pat
     client.get("/_intent_probe")
     client.post("/_intent_probe")
     assert seen == {"GET": False, "POST": True}
+
+
+def test_respondents_survey_requests_leave_no_line_in_the_access_or_limiter_logs() -> None:
+    import logging
+
+    from participation.web import RespondentLogFilter
+
+    keep = RespondentLogFilter().filter
+
+    def line(message: str) -> logging.LogRecord:
+        return logging.LogRecord("werkzeug", logging.INFO, "", 0, message, (), None)
+
+    assert not keep(line('10.0.0.7 - - [1/Jan] "POST /surveys/kysely HTTP/1.1" 302 -'))
+    assert not keep(line('10.0.0.7 - - [1/Jan] "GET /surveys/i/SECRET-TOKEN HTTP/1.1" 200 -'))
+    assert not keep(line("ratelimit 5 per 1 minute (10.0.0.7) exceeded at endpoint: surveys.x"))
+    # Staff pages and everything else are logged as before.
+    assert keep(line('10.0.0.7 - - [1/Jan] "GET /staff/surveys/3/results HTTP/1.1" 200 -'))
+    assert keep(line('10.0.0.7 - - [1/Jan] "GET /events/ilta HTTP/1.1" 200 -'))
+    assert any(isinstance(f, RespondentLogFilter) for f in logging.getLogger("werkzeug").filters)

@@ -74,7 +74,7 @@ def test_the_page_shows_the_draft_with_contents_forms_and_questions(
     assert 'tabindex="-1"' in page
     assert "What matters most to you in the draft?" in page and 'id="questions"' in page
     assert "for handling the comment round" in page  # the consent text
-    assert "js/rounds.js" in page
+    assert "js/participant.js" in page
 
 
 def test_commenting_without_javascript_redirects_back_to_the_section(
