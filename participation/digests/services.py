@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, render_template
@@ -120,8 +120,95 @@ def get_downloadable_digest(session: Session, digest_id: int, *, staff: bool) ->
 # --- publishing ---------------------------------------------------------------------
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+@dataclass
+class DigestMailing:
+    """A published digest and its mailing, being filled with one message per address."""
+
+    session: Session
+    digest: Digest
+    mailing: Mailing
+    now: dt.datetime
+    common: dict[str, Any]
+    seen: set[str] = field(default_factory=set)
+    queued: int = 0
+    skipped: int = 0
+
+    def queue(self, to: str, template: str, locale: str, **context: Any) -> bool:
+        """One message to `to` with the PDF attached, unless the address was given already or
+        cannot be mailed (a line break in it: skipped, the others still go)."""
+        key = to.strip().casefold()
+        if not key or key in self.seen:
+            return False
+        self.seen.add(key)
+        languages = current_app.config["LANGUAGES"]
+        try:
+            mail.queue_mail(
+                self.session,
+                to=to,
+                template=template,
+                purpose="digest",
+                locale=locale if locale in languages else self.digest.language,
+                now=self.now,
+                mailing_id=self.mailing.id,
+                attachment_digest_id=self.digest.id,
+                **self.common,
+                **context,
+            )
+        except Invalid:
+            log.warning("digest %s: skipped an unusable address", self.digest.id)
+            self.skipped += 1
+            return False
+        self.queued += 1
+        return True
+
+    def done(self) -> Mailing:
+        log.info(
+            "digest %s published: %s messages queued, %s skipped",
+            self.digest.id,
+            self.queued,
+            self.skipped,
+        )
+        return self.mailing
+
+
+def start_digest_mailing(
+    session: Session,
+    *,
+    kind: str,
+    subject_id: int,
+    title: str,
+    purpose: str,
+    now: dt.datetime,
+    staff_user_id: int | None,
+) -> DigestMailing:
+    """A new published digest (pending: the worker renders it) and its mailing, in the
+    default language; `common` is filled in by the caller for every message."""
+    language = current_app.config["BABEL_DEFAULT_LOCALE"]
+    digest = Digest(
+        kind=kind,
+        subject_id=subject_id,
+        title=title[:300],
+        language=language,
+        status=PENDING,
+        created_at=now,
+        published_at=now,
+    )
+    session.add(digest)
+    session.flush()
+    mailing = Mailing(
+        title=title[:300],
+        purpose=purpose,
+        digest_id=digest.id,
+        created_at=now,
+        created_by_id=staff_user_id,
+    )
+    session.add(mailing)
+    session.flush()
+    return DigestMailing(session, digest, mailing, now, common={})
 
 
 def publish_round_digest(
@@ -139,29 +226,19 @@ def publish_round_digest(
     if round_.state(now) != "closed":
         raise WrongState(_("The digest can be published after the round has closed."))
     language = current_app.config["BABEL_DEFAULT_LOCALE"]
-    round_title = _one_line(round_.title)
+    round_title = one_line(round_.title)
     with force_locale(language):
         title = _("Comment digest: %(title)s", title=round_title)
-    digest = Digest(
+    publishing = start_digest_mailing(
+        session,
         kind=ROUND,
         subject_id=round_.id,
-        title=title[:300],
-        language=language,
-        status=PENDING,
-        created_at=now,
-        published_at=now,
-    )
-    session.add(digest)
-    session.flush()
-    mailing = Mailing(
-        title=title[:300],
+        title=title,
         purpose="digest_round",
-        digest_id=digest.id,
-        created_at=now,
-        created_by_id=staff_user_id,
+        now=now,
+        staff_user_id=staff_user_id,
     )
-    session.add(mailing)
-    session.flush()
+    digest = publishing.digest
 
     headings = dict(
         session.execute(
@@ -196,7 +273,7 @@ def publish_round_digest(
         if p.association_id is not None:
             by_association[p.association_id] += len(by_participant.get(p.id, []))
 
-    common = {
+    publishing.common = {
         "round_title": round_title,
         "municipality": current_app.config["MUNICIPALITY_NAME"],
         "download_url": absolute_url("digests.download_digest", digest_id=digest.id),
@@ -209,41 +286,13 @@ def publish_round_digest(
         "comment_count": len(comments),
         "commenter_count": len({c["participant_id"] for c in comments}),
     }
-    queued = skipped = 0
-    seen: set[str] = set()
-
-    def queue(to: str, template: str, locale: str, **context: Any) -> None:
-        nonlocal queued, skipped
-        key = to.strip().casefold()
-        if not key or key in seen:
-            return
-        seen.add(key)
-        try:
-            mail.queue_mail(
-                session,
-                to=to,
-                template=template,
-                purpose="digest",
-                locale=locale if locale in current_app.config["LANGUAGES"] else language,
-                now=now,
-                mailing_id=mailing.id,
-                attachment_digest_id=digest.id,
-                **common,
-                **context,
-            )
-        except Invalid:
-            # An address with a line break cannot be mailed; the others still can.
-            log.warning("digest %s: skipped an unusable address", digest.id)
-            skipped += 1
-            return
-        queued += 1
-
+    queue = publishing.queue
     for p in participants:
         queue(
             p.email,
             "digest_round_participant",
             p.language,
-            name=_one_line(p.name),
+            name=one_line(p.name),
             comments=by_participant.get(p.id, []),
         )
     associations = session.execute(
@@ -257,11 +306,10 @@ def publish_round_digest(
             a.email,
             "digest_round_association",
             language,
-            association=_one_line(a.name),
+            association=one_line(a.name),
             association_comments=by_association.get(a.id, 0),
         )
-    log.info("digest %s published: %s messages queued, %s skipped", digest.id, queued, skipped)
-    return mailing
+    return publishing.done()
 
 
 # --- rendering ----------------------------------------------------------------------

@@ -23,11 +23,9 @@ from participation.accounts.policy import coordinator_required
 from participation.db import utcnow
 from participation.digests import services as digests
 from participation.digests import tasks as digest_tasks
-from participation.digests.models import PENDING, Digest
-from participation.errors import Invalid, NotFound, WrongState
+from participation.errors import NotFound, WrongState
 from participation.events.models import CONFIRMED, Event, Registration
 from participation.extensions import db
-from participation.mail import services as mail
 from participation.mail.models import Mailing
 from participation.surveys import bp, charts, results
 from participation.surveys.models import Survey, SurveyInvitation, SurveyResultsRequest
@@ -210,69 +208,33 @@ def publish_results_digest(
     if survey.state(now) != "closed":
         raise WrongState(_("The results can be mailed after the survey has closed."))
     language = current_app.config["BABEL_DEFAULT_LOCALE"]
-    survey_title = digests._one_line(survey.title)
+    survey_title = digests.one_line(survey.title)
     with force_locale(language):
-        title = _("Survey results: %(title)s", title=survey_title)[:300]
-    digest = Digest(
+        title = _("Survey results: %(title)s", title=survey_title)
+    publishing = digests.start_digest_mailing(
+        session,
         kind=SURVEY,
         subject_id=survey.id,
         title=title,
-        language=language,
-        status=PENDING,
-        created_at=now,
-        published_at=now,
-    )
-    session.add(digest)
-    session.flush()
-    mailing = Mailing(
-        title=title,
         purpose="digest_survey",
-        digest_id=digest.id,
-        created_at=now,
-        created_by_id=staff_user_id,
+        now=now,
+        staff_user_id=staff_user_id,
     )
-    session.add(mailing)
     if survey.results_published_at is None:
         survey.results_published_at = now
     session.flush()
-
     event_title = None
     if survey.event_id is not None:
         event_title = session.scalar(select(Event.title).where(Event.id == survey.event_id))
-    common = {
+    publishing.common = {
         "survey_title": survey_title,
-        "event_title": digests._one_line(event_title) if event_title else None,
+        "event_title": digests.one_line(event_title) if event_title else None,
         "municipality": current_app.config["MUNICIPALITY_NAME"],
-        "download_url": absolute_url("digests.download_digest", digest_id=digest.id),
+        "download_url": absolute_url("digests.download_digest", digest_id=publishing.digest.id),
     }
-    languages = current_app.config["LANGUAGES"]
-    seen: set[str] = set()
-    queued = skipped = 0
     for email, locale, template in _recipients(session, survey):
-        key = email.strip().casefold()
-        if not key or key in seen:
-            continue
-        seen.add(key)
-        try:
-            mail.queue_mail(
-                session,
-                to=email,
-                template=template,
-                purpose="digest",
-                locale=locale if locale in languages else language,
-                now=now,
-                mailing_id=mailing.id,
-                attachment_digest_id=digest.id,
-                **common,
-            )
-        except Invalid:
-            # An address with a line break cannot be mailed; the others still can.
-            log.warning("digest %s: skipped an unusable address", digest.id)
-            skipped += 1
-            continue
-        queued += 1
-    log.info("digest %s published: %s messages queued, %s skipped", digest.id, queued, skipped)
-    return mailing
+        publishing.queue(email, template, locale)
+    return publishing.done()
 
 
 # --- route ------------------------------------------------------------------------------------
