@@ -58,7 +58,10 @@ class RegistrationClient:
         bench.cookie_of(headers, jar)
         token = re.search(rb'<meta name="csrf-token" content="([^"]+)"', content)
         assert token, "no CSRF token on the event page"
-        return {"jar": jar, "token": token.group(1).decode(), "n": number, "i": 0}
+        # A fresh prefix per phase (warm-up, then measured): the same address twice would be
+        # answered "already registered" and store nothing.
+        prefix = secrets.token_hex(3)
+        return {"jar": jar, "token": token.group(1).decode(), "n": f"{prefix}{number}", "i": 0}
 
     def next_request(self, state: dict) -> tuple[str, str, bytes, dict[str, str]]:
         state["i"] += 1
