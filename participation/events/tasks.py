@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select, update
@@ -28,6 +28,9 @@ from participation.formbuilder.models import FormResponse
 from participation.mail import tasks as mail_tasks
 from participation.mail.services import queue_mail
 from participation.queue import crontab, task
+
+if TYPE_CHECKING:
+    from participation.surveys.models import Survey
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +136,10 @@ def thank_you_due_at(event: Event) -> dt.datetime:
 
 
 def send_due_thank_yous(session: Session, now: dt.datetime) -> int:
-    """Queue the thank-you (with the feedback link, if any) for events over since this
-    morning: to the confirmed registrations marked attended, or to every confirmed one when
-    nobody's attendance was marked. Returns how many were queued."""
+    """Queue the thank-you (with the feedback link and the links to the event's open surveys,
+    if any) for events over since this morning: to the confirmed registrations marked
+    attended, or to every confirmed one when nobody's attendance was marked. Returns how many
+    were queued."""
     events = session.scalars(
         select(Event).where(
             Event.published_at.is_not(None),
@@ -168,6 +172,7 @@ def send_due_thank_yous(session: Session, now: dt.datetime) -> int:
         )
         if attendance_marked:
             query = query.where(Registration.attended_at.is_not(None))
+        surveys = _open_surveys(session, event.id, now)
         for registration in session.scalars(query.order_by(Registration.id)).all():
             if not _claim(session, registration.id, Registration.thanked_at, now):
                 continue
@@ -181,10 +186,46 @@ def send_due_thank_yous(session: Session, now: dt.datetime) -> int:
                 name=registration.name,
                 event=services._event_facts(event),
                 feedback_url=event.feedback_url,
+                surveys=_survey_links(session, surveys, registration, now),
             )
             sent += 1
     session.flush()
     return sent
+
+
+# Surveys are imported where used: the surveys package imports events (its digest mails an
+# event's participants), so a module-level import here would be circular.
+
+
+def _open_surveys(session: Session, event_id: int, now: dt.datetime) -> list[Survey]:
+    from participation.surveys import services as survey_services
+
+    return survey_services.event_surveys(session, event_id, now=now)
+
+
+def _survey_links(
+    session: Session, surveys: list[Survey], registration: Registration, now: dt.datetime
+) -> list[dict[str, str]]:
+    """Title and link of each open survey of the event for this attendee's thank-you: the
+    public link, or a personal invitation link for an invitations-only survey."""
+    from participation.surveys import services as survey_services
+    from participation.surveys import tasks as survey_tasks
+
+    links = []
+    for survey in surveys:
+        link = survey_services.attendee_link(
+            session,
+            survey,
+            email=registration.email,
+            name=registration.name,
+            language=registration.language,
+            now=now,
+            public_url=survey_tasks.public_url,
+            invitation_url=survey_tasks.invitation_url,
+        )
+        if link:
+            links.append({"title": survey.title, "link": link})
+    return links
 
 
 # --- sensitive answers ----------------------------------------------------------------------

@@ -714,6 +714,123 @@ def answered_counts(session: Session, survey_id: int) -> tuple[int, int]:
     return answered or 0, invited or 0
 
 
+def issue_invitation_link(
+    session: Session, survey: Survey, invitation: SurveyInvitation, *, now: dt.datetime
+) -> str:
+    """A new personal link token for the invitation, working until a week after the survey
+    closes (make the URL with tasks.invitation_url)."""
+    return tokens.issue_link(
+        session,
+        purpose=INVITATION,
+        subject_id=invitation.id,
+        lifetime=_link_lifetime(survey, now),
+        now=now,
+    )
+
+
+def invitation_for(
+    session: Session,
+    survey: Survey,
+    email: str,
+    *,
+    name: str = "",
+    language: str = "fi",
+    now: dt.datetime,
+) -> SurveyInvitation:
+    """The survey's invitation for this address, added when there is none yet (two workers
+    adding the same address get the same row). Raises Invalid for a bad address."""
+    clean = _clean_email(email)
+    if clean is None:
+        msg = _("Enter an e-mail address like name@example.org.")
+        raise Invalid(msg, {"email": [msg]})
+
+    def find() -> SurveyInvitation | None:
+        return session.scalar(
+            select(SurveyInvitation).where(
+                SurveyInvitation.survey_id == survey.id,
+                SurveyInvitation.email_key == clean.lower(),
+            )
+        )
+
+    existing = find()
+    if existing is not None:
+        return existing
+    invitation = SurveyInvitation(
+        survey_id=survey.id,
+        email=clean,
+        email_key=clean.lower(),
+        name=name[:200],
+        language=language if language in ("fi", "sv", "en") else "fi",
+        invited_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(invitation)
+            session.flush()
+    except IntegrityError:
+        found = find()
+        if found is None:
+            raise
+        return found
+    return invitation
+
+
+def event_surveys(session: Session, event_id: int, *, now: dt.datetime) -> list[Survey]:
+    """The surveys attached to the event that are open now, oldest first."""
+    return list(
+        session.scalars(
+            select(Survey)
+            .where(Survey.event_id == event_id, Survey.opens_at <= now, Survey.closes_at > now)
+            .order_by(Survey.id)
+        )
+    )
+
+
+def attendee_link(
+    session: Session,
+    survey: Survey,
+    *,
+    email: str,
+    name: str,
+    language: str,
+    now: dt.datetime,
+    public_url: Callable[[str], str],
+    invitation_url: Callable[[str], str],
+) -> str | None:
+    """The survey link for one attendee's thank-you mail: the public link when the survey has
+    one, otherwise a personal link on the attendee's invitation (added, or reused when they
+    were invited already, and marked sent). None when their invitation was answered already and
+    may not answer again, or the address is unusable."""
+    if survey.public_link:
+        return public_url(survey.slug)
+    try:
+        invitation = invitation_for(session, survey, email, name=name, language=language, now=now)
+    except Invalid:
+        return None
+    if not can_answer_again(survey, invitation):
+        return None
+    token = issue_invitation_link(session, survey, invitation, now=now)
+    if invitation.sent_at is None:
+        invitation.sent_at = now
+    session.flush()
+    return invitation_url(token)
+
+
+def previous_answers(
+    session: Session, survey: Survey, invitation: SurveyInvitation
+) -> dict[str, Any]:
+    """The answers given earlier through the invitation, to show when it may update them (an
+    identified survey whose second answer replaces the first); {} otherwise."""
+    if survey.anonymous or survey.second_answer != UPDATE or not invitation.answered:
+        return {}
+    answers = session.scalar(
+        select(FormResponse.answers)
+        .join(SurveyAnswer, SurveyAnswer.response_id == FormResponse.id)
+        .where(SurveyAnswer.survey_id == survey.id, SurveyAnswer.invitation_id == invitation.id)
+    )
+    return dict(answers or {})
+
+
 def _mail_invitation(
     session: Session,
     survey: Survey,
@@ -723,13 +840,7 @@ def _mail_invitation(
     link_url: Callable[[str], str],
     now: dt.datetime,
 ) -> None:
-    token = tokens.issue_link(
-        session,
-        purpose=INVITATION,
-        subject_id=invitation.id,
-        lifetime=_link_lifetime(survey, now),
-        now=now,
-    )
+    token = issue_invitation_link(session, survey, invitation, now=now)
     queue_mail(
         session,
         to=invitation.email,

@@ -19,6 +19,10 @@ def invitation_url(token: str) -> str:
     return absolute_url("surveys.answer_by_invitation", token=token)
 
 
+def public_url(slug: str) -> str:
+    return absolute_url("surveys.show_survey", slug=slug)
+
+
 @task()
 def send_survey_reminders(survey_id: int) -> int:
     """Remind the invited who have not answered (once each); returns how many were reminded."""

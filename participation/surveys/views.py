@@ -19,19 +19,20 @@ from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 import forms as engine
 from participation.accounts.forms import ConfirmForm
 from participation.db import utcnow
-from participation.errors import Conflict, Invalid, WrongState
+from participation.errors import Conflict, Invalid, NotFound, WrongState
 from participation.extensions import db, limiter
 from participation.i18n import current_locale
 from participation.mail import tasks as mail_tasks
 from participation.pagination import Page, page_arg, page_size
 from participation.register.models import Person
-from participation.surveys import bp, services, tasks
+from participation.surveys import bp, qr, services, tasks
 from participation.surveys.forms import (
     AnswerForm,
     CopyForm,
@@ -196,6 +197,48 @@ def show_survey_admin(survey_id: int) -> str:
         public_url=absolute_url("surveys.show_survey", slug=survey.slug),
         results_url=_endpoint_url("surveys.show_results", survey_id=survey.id),
         can_manage=can_manage(current_user),
+    )
+
+
+def _public_survey(survey_id: int) -> Survey:
+    """A survey with a public link (a QR code of anything else would lead nowhere). Raises
+    NotFound."""
+    survey = services.get_survey(db.session, survey_id)
+    if not survey.public_link:
+        raise NotFound(_("This survey has no public link, so it has no QR code."))
+    return survey
+
+
+def _qr_svg(survey: Survey, *, inline: bool) -> str:
+    return qr.qr_svg(
+        absolute_url("surveys.show_survey", slug=survey.slug),
+        title=_("QR code of the survey “%(title)s”", title=survey.title),
+        inline=inline,
+    )
+
+
+@bp.get("/staff/surveys/<int:survey_id>/qr")
+@view_required
+def survey_qr(survey_id: int) -> str:
+    """The public link and its QR code on one printable page (for a poster or a table)."""
+    survey = _public_survey(survey_id)
+    return render_template(
+        "surveys/staff_qr.html",
+        survey=survey,
+        public_url=absolute_url("surveys.show_survey", slug=survey.slug),
+        # Markup made by segno and ElementTree (the title escaped), no user HTML.
+        qr_svg=Markup(_qr_svg(survey, inline=True)),  # noqa: S704
+    )
+
+
+@bp.get("/staff/surveys/<int:survey_id>/qr.svg")
+@view_required
+def survey_qr_svg(survey_id: int) -> Response:
+    survey = _public_survey(survey_id)
+    return Response(
+        _qr_svg(survey, inline=False),
+        mimetype="image/svg+xml",
+        headers={"Content-Disposition": f'attachment; filename="survey-{survey.id}-qr.svg"'},
     )
 
 
@@ -443,8 +486,14 @@ def answer_by_invitation(token: str) -> Any:
         return render_link_problem(LINK_PROBLEM, exc)
     if not services.can_answer_again(survey, invitation):
         return render_template("surveys/answered.html", survey=survey), 409
+    # Coming back to change an answer (identified surveys whose second answer replaces the
+    # first): the form shows what was sent before.
+    earlier = services.previous_answers(db.session, survey, invitation)
     return _render(
-        survey, _answer_form(survey, bound=False, data={"invitation": token}), page=0, now=now
+        survey,
+        _answer_form(survey, bound=False, data={**earlier, "invitation": token}),
+        page=0,
+        now=now,
     )
 
 
@@ -526,6 +575,10 @@ def answer_survey(slug: str) -> Any:
         if same is not None:
             return redirect(url_for("surveys.thank_you", slug=slug))  # sent already, another tab
         return render_link_problem(LINK_PROBLEM, exc)
+    if not token and invitation and len(pages) > 1:
+        # The first page of a paged survey reopened to change an earlier answer: the other
+        # pages start from what was sent before, as the link showed them.
+        saved = _earlier_answers(survey, invitation, now=now)
     answers = {k: v for k, v in saved.items() if k not in here} | given
 
     if action in ("back", "next", "save"):
@@ -568,6 +621,16 @@ def answer_survey(slug: str) -> Any:
         services.finish_progress(db.session, survey, token, now=now)
     db.session.commit()
     return redirect(url_for("surveys.thank_you", slug=slug))
+
+
+def _earlier_answers(survey: Survey, token: str, *, now: dt.datetime) -> dict[str, Any]:
+    """What was sent before through the invitation link, when it may be changed; {} for a bad
+    link (sending then shows the link problem)."""
+    try:
+        invitation = services.invitation_by_token(db.session, survey, token, now=now)
+    except (LinkExpired, LinkInvalid):
+        return {}
+    return services.previous_answers(db.session, survey, invitation)
 
 
 def _show_invalid(
