@@ -496,7 +496,15 @@ def _page(
         participant=participant,
         consent_text=_consent_text(round_),
         digest=digests.find_published_digest(db.session, "round", round_.id),
+        surveys=_following_surveys(round_, now),
     )
+
+
+def _following_surveys(round_: Round, now: dt.datetime) -> list[Any]:
+    # Imported here: the surveys package refers to rounds (a survey may follow one).
+    from participation.surveys import services as surveys
+
+    return surveys.round_surveys(db.session, round_.id, now=now)
 
 
 def _consent_text(round_: Round) -> str:

@@ -786,6 +786,22 @@ def event_surveys(session: Session, event_id: int, *, now: dt.datetime) -> list[
     )
 
 
+def round_surveys(session: Session, round_id: int, *, now: dt.datetime) -> list[Survey]:
+    """The surveys following the comment round that anyone may answer now (a public link)."""
+    return list(
+        session.scalars(
+            select(Survey)
+            .where(
+                Survey.round_id == round_id,
+                Survey.public_link.is_(True),
+                Survey.opens_at <= now,
+                Survey.closes_at > now,
+            )
+            .order_by(Survey.id)
+        )
+    )
+
+
 def attendee_link(
     session: Session,
     survey: Survey,
