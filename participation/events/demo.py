@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from participation.accounts import services as accounts
-from participation.demo import DEMO_COORDINATOR
+from participation.demo import DEMO_CONTACT, DEMO_COORDINATOR
 from participation.events import services
 from participation.events.models import Event, EventGroup, Registration
 from participation.events.setup import add_default_questions
@@ -297,7 +297,10 @@ def load_demo(session: Session, *, now: dt.datetime) -> int:
         return 0
     last_mail = session.scalar(select(func.max(OutboxMessage.id))) or 0
     services.ensure_event_consent_text(session, now - dt.timedelta(days=60))
-    added = _workshop(session, coordinator.id, now)
+    # The past workshop is the contact person's own (a department's event): signed in as the
+    # demo contact person one sees it, and only it.
+    contact = accounts.find_user_by_email(session, DEMO_CONTACT)
+    added = _workshop(session, (contact or coordinator).id, now)
     added += _evening(session, coordinator.id, now)
     # Demo data sends nothing: the confirmations the service queued are dropped.
     session.execute(delete(OutboxMessage).where(OutboxMessage.id > last_mail))

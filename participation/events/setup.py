@@ -921,15 +921,23 @@ def _seats_by_event(session: Session, ids: list[int], status: str) -> dict[int, 
 
 
 def list_events(
-    session: Session, *, now: dt.datetime, page: int, per_page: int
+    session: Session,
+    *,
+    now: dt.datetime,
+    page: int,
+    per_page: int,
+    created_by_id: int | None = None,
 ) -> tuple[list[EventRow], int]:
-    """All events for staff: upcoming and ongoing first (the soonest first), then past ones (the
-    latest first), with confirmed and waitlisted seats. Three queries whatever the page size."""
-    total = session.scalar(select(func.count(Event.id))) or 0
+    """Events for staff (all, or only those `created_by_id` created): upcoming and ongoing first
+    (the soonest first), then past ones (the latest first), with confirmed and waitlisted seats.
+    Three queries whatever the page size."""
+    mine = [] if created_by_id is None else [Event.created_by_id == created_by_id]
+    total = session.scalar(select(func.count(Event.id)).where(*mine)) or 0
     is_past = case((Event.ends_at <= now, 1), else_=0)
     events = list(
         session.scalars(
             select(Event)
+            .where(*mine)
             .order_by(
                 is_past,
                 case((Event.ends_at > now, Event.starts_at)),

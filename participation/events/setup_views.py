@@ -18,12 +18,12 @@ from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from participation.accounts.forms import ConfirmForm
+from participation.accounts.policy import staff_required
 from participation.db import utcnow
 from participation.errors import Conflict, DomainError, Invalid, WrongState
 from participation.events import bp, setup
-from participation.events import services as core
 from participation.events.models import Event
-from participation.events.policy import can_manage, manage_required, view_required
+from participation.events.policy import get_event_for, sees_all_events
 from participation.events.setup_forms import (
     KIND_LABELS,
     CancelEventForm,
@@ -41,6 +41,12 @@ from participation.web import absolute_url, is_htmx, redisplay_on_csrf_error, sh
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 EXPIRED = "The form had expired or came from elsewhere. Go back, reload the page and send it again."
+
+
+def _event(event_id: int) -> Event:
+    """The event if the signed-in user may run it (NotFound, Forbidden otherwise); every view of
+    one event starts here."""
+    return get_event_for(db.session, event_id, user=current_user)
 
 
 def _admin(event_id: int, anchor: str | None = None) -> Response:
@@ -73,10 +79,13 @@ def _staff_page(path: str) -> str | None:
 
 
 @bp.get("/staff/events")
-@view_required
+@staff_required
 def list_staff_events() -> str:
     page, now = page_arg(request.args), utcnow()
-    rows, total = setup.list_events(db.session, now=now, page=page, per_page=page_size())
+    mine = None if sees_all_events(current_user) else current_user.id
+    rows, total = setup.list_events(
+        db.session, now=now, page=page, per_page=page_size(), created_by_id=mine
+    )
     return render_template(
         "events/staff_events.html",
         results=Page(rows, page, page_size(), total),
@@ -84,7 +93,6 @@ def list_staff_events() -> str:
         past=[r for r in rows if r.event.ends_at <= now],
         now=now,
         kinds=KIND_LABELS,
-        can_manage=can_manage(current_user),
     )
 
 
@@ -100,7 +108,7 @@ def _next_evening(now: dt.datetime, days: int = 14) -> dt.datetime:
 
 
 @bp.route("/staff/events/new", methods=["GET", "POST"])
-@manage_required
+@staff_required
 @redisplay_on_csrf_error
 def create_event() -> str | Response:
     now = utcnow()
@@ -132,10 +140,10 @@ def create_event() -> str | Response:
 
 
 @bp.route("/staff/events/<int:event_id>/edit", methods=["GET", "POST"])
-@manage_required
+@staff_required
 @redisplay_on_csrf_error
 def edit_event(event_id: int) -> str | Response:
-    event = core.get_event(db.session, event_id)
+    event = _event(event_id)
     form = EventForm(data=event_data(event))
     if event.cancelled_at is None and form.validate_on_submit():
         try:
@@ -179,10 +187,10 @@ def edit_event(event_id: int) -> str | Response:
 
 
 @bp.route("/staff/events/<int:event_id>/duplicate", methods=["GET", "POST"])
-@manage_required
+@staff_required
 @redisplay_on_csrf_error
 def duplicate_event(event_id: int) -> str | Response:
-    source = core.get_event(db.session, event_id)
+    source = _event(event_id)
     form = DuplicateForm(data=setup.suggest_copy(source, utcnow()))
     if form.validate_on_submit():
         try:
@@ -206,9 +214,9 @@ def duplicate_event(event_id: int) -> str | Response:
 
 
 @bp.get("/staff/events/<int:event_id>")
-@view_required
+@staff_required
 def show_event_admin(event_id: int) -> str:
-    event = core.get_event(db.session, event_id)
+    event = _event(event_id)
     now = utcnow()
     invitations = setup.list_invitations(db.session, event_id)
     distribution = DistributionForm(data={"association_ids": [a.id for _i, a in invitations]})
@@ -230,13 +238,13 @@ def show_event_admin(event_id: int) -> str:
         unsent=sum(1 for i, _a in invitations if i.sent_at is None),
         distribution=distribution,
         confirm=ConfirmForm(),
-        can_manage=can_manage(current_user),
     )
 
 
 @bp.post("/staff/events/<int:event_id>/publish")
-@manage_required
+@staff_required
 def publish_event(event_id: int) -> Response:
+    _event(event_id)
     if ConfirmForm().validate_on_submit():
         try:
             setup.publish_event(db.session, event_id, now=utcnow())
@@ -249,8 +257,9 @@ def publish_event(event_id: int) -> Response:
 
 
 @bp.post("/staff/events/<int:event_id>/unpublish")
-@manage_required
+@staff_required
 def unpublish_event(event_id: int) -> Response:
+    _event(event_id)
     if ConfirmForm().validate_on_submit():
         try:
             setup.unpublish_event(db.session, event_id, now=utcnow())
@@ -263,10 +272,10 @@ def unpublish_event(event_id: int) -> Response:
 
 
 @bp.route("/staff/events/<int:event_id>/cancel", methods=["GET", "POST"])
-@manage_required
+@staff_required
 @redisplay_on_csrf_error
 def cancel_event(event_id: int) -> str | Response:
-    event = core.get_event(db.session, event_id)
+    event = _event(event_id)
     form = CancelEventForm()
     if event.cancelled_at is None and form.validate_on_submit():
         try:
@@ -307,10 +316,10 @@ def cancel_event(event_id: int) -> str | Response:
 
 
 @bp.route("/staff/events/<int:event_id>/groups/new", methods=["GET", "POST"])
-@manage_required
+@staff_required
 @redisplay_on_csrf_error
 def add_group(event_id: int) -> str | Response:
-    event = core.get_event(db.session, event_id)
+    event = _event(event_id)
     form = GroupForm()
     if form.validate_on_submit():
         try:
@@ -327,10 +336,10 @@ def add_group(event_id: int) -> str | Response:
 
 
 @bp.route("/staff/events/<int:event_id>/groups/<int:group_id>/edit", methods=["GET", "POST"])
-@manage_required
+@staff_required
 @redisplay_on_csrf_error
 def edit_group(event_id: int, group_id: int) -> str | Response:
-    event = core.get_event(db.session, event_id)
+    event = _event(event_id)
     group = setup.get_group(db.session, event_id, group_id)
     form = GroupForm(
         data={
@@ -358,13 +367,12 @@ def _after_group_change(event_id: int, message: str, category: str = "success") 
     """The group table alone for htmx (with the message in its status region), else back to
     the event's page with the message flashed."""
     if is_htmx():
-        event = core.get_event(db.session, event_id)
+        event = _event(event_id)
         return render_template(
             "events/staff_groups.html",
             event=event,
             figures=setup.event_figures(db.session, event),
             confirm=ConfirmForm(),
-            can_manage=True,
             status_message=message,
             status_category=category,
         )
@@ -373,8 +381,9 @@ def _after_group_change(event_id: int, message: str, category: str = "success") 
 
 
 @bp.post("/staff/events/<int:event_id>/groups/<int:group_id>/move")
-@manage_required
+@staff_required
 def move_group(event_id: int, group_id: int) -> Any:
+    _event(event_id)
     if not ConfirmForm().validate_on_submit():
         return _after_group_change(event_id, _(EXPIRED), "error")
     offset = -1 if request.form.get("direction") == "up" else 1
@@ -385,8 +394,9 @@ def move_group(event_id: int, group_id: int) -> Any:
 
 
 @bp.post("/staff/events/<int:event_id>/groups/<int:group_id>/remove")
-@manage_required
+@staff_required
 def remove_group(event_id: int, group_id: int) -> Any:
+    _event(event_id)
     if not ConfirmForm().validate_on_submit():
         return _after_group_change(event_id, _(EXPIRED), "error")
     try:
@@ -402,8 +412,9 @@ def remove_group(event_id: int, group_id: int) -> Any:
 
 
 @bp.post("/staff/events/<int:event_id>/questions")
-@manage_required
+@staff_required
 def add_questions(event_id: int) -> Response:
+    _event(event_id)
     if ConfirmForm().validate_on_submit():
         try:
             setup.ensure_questions(
@@ -421,8 +432,9 @@ def add_questions(event_id: int) -> Response:
 
 
 @bp.post("/staff/events/<int:event_id>/distribution")
-@manage_required
+@staff_required
 def save_distribution(event_id: int) -> Response:
+    _event(event_id)
     form = DistributionForm()
     if form.validate_on_submit():
         try:
@@ -443,9 +455,9 @@ def save_distribution(event_id: int) -> Response:
 
 
 @bp.post("/staff/events/<int:event_id>/invitations")
-@manage_required
+@staff_required
 def send_invitations(event_id: int) -> Response:
-    event = core.get_event(db.session, event_id)
+    event = _event(event_id)
     if ConfirmForm().validate_on_submit():
         link = _public_url(event) or ""
         try:

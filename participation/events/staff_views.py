@@ -1,9 +1,9 @@
 """Staff routes for an event's registrations and its door.
 
-Both staff roles see the registrations, the figures, the exports and the sign-in sheet, and may
-run the door (check-in and walk-ins: a contact person often stands there). Only coordinators
-change registrations: add one by hand (a phone call), move someone to another group, cancel on
-someone's behalf.
+Whoever may run the event (a coordinator, or the contact person who created it: see
+events.policy) sees the registrations, the figures, the exports and the sign-in sheet, runs the
+door (check-in and walk-ins) and changes registrations: adds one by hand (a phone call), moves
+someone to another group, cancels on someone's behalf.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from flask_login import current_user
 from wtforms.fields import SelectChoice
 
 import forms as engine
-from participation.accounts.policy import coordinator_required, staff_required
+from participation.accounts.policy import staff_required
 from participation.db import utcnow
 from participation.digests.pdf import RenderFailed
 from participation.errors import Busy, Invalid, NotFound, WrongState
 from participation.events import bp, services, staff
 from participation.events.models import CANCELLED, Event, Registration
-from participation.events.policy import can_manage
+from participation.events.policy import get_event_for
 from participation.events.staff_forms import (
     PhoneRegistrationForm,
     WalkInForm,
@@ -41,7 +41,9 @@ from participation.web import absolute_url, is_htmx, redisplay_on_csrf_error, sh
 
 
 def _event(event_id: int) -> Event:
-    return services.get_event(db.session, event_id)
+    """The event if the signed-in user may run it (NotFound, Forbidden otherwise); every view of
+    one event starts here."""
+    return get_event_for(db.session, event_id, user=current_user)
 
 
 def _registration(event: Event, registration_id: int) -> Registration:
@@ -88,7 +90,6 @@ def _list_page(
         associations=staff.list_filter_associations(db.session, event),
         statuses=staff.STATUS_LABELS,
         sources=staff.SOURCE_LABELS,
-        can_manage=can_manage(current_user),
         failed=failed,
         message=message,
         now=utcnow(),
@@ -155,11 +156,11 @@ def show_event_figures(event_id: int) -> str:
     )
 
 
-# --- changes by a coordinator ---------------------------------------------------------------
+# --- changes to registrations --------------------------------------------------------------
 
 
 @bp.post("/staff/events/<int:event_id>/registrations/<int:registration_id>/move")
-@coordinator_required
+@staff_required
 def move_registration(event_id: int, registration_id: int) -> Response:
     event = _event(event_id)
     registration = _registration(event, registration_id)
@@ -206,7 +207,7 @@ def _promoted_message(promoted: list[Registration]) -> str:
     "/staff/events/<int:event_id>/registrations/<int:registration_id>/cancel",
     methods=["GET", "POST"],
 )
-@coordinator_required
+@staff_required
 def cancel_registration_on_behalf(event_id: int, registration_id: int) -> Any:
     """GET asks for confirmation; POST cancels, mails the person and promotes the waitlist."""
     event = _event(event_id)
@@ -289,14 +290,14 @@ def _phone_page(event: Event, form: PhoneRegistrationForm, status: int = 200) ->
 
 
 @bp.get("/staff/events/<int:event_id>/registrations/new")
-@coordinator_required
+@staff_required
 def new_registration(event_id: int) -> Response:
     event = _event(event_id)
     return _phone_page(event, _phone_form(event, bound=False))
 
 
 @bp.post("/staff/events/<int:event_id>/registrations/new")
-@coordinator_required
+@staff_required
 @redisplay_on_csrf_error
 def add_registration(event_id: int) -> Response:
     event = _event(event_id)

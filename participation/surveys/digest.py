@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from participation.accounts.policy import coordinator_required
 from participation.db import utcnow
 from participation.digests import services as digests
 from participation.digests import tasks as digest_tasks
@@ -29,6 +28,7 @@ from participation.extensions import db
 from participation.mail.models import Mailing
 from participation.surveys import bp, charts, results
 from participation.surveys.models import Survey, SurveyInvitation, SurveyResultsRequest
+from participation.surveys.policy import managed_survey, view_required
 from participation.web import absolute_url
 
 log = logging.getLogger(__name__)
@@ -241,8 +241,9 @@ def publish_results_digest(
 
 
 @bp.post("/staff/surveys/<int:survey_id>/results/publish-pdf")
-@coordinator_required
+@view_required
 def publish_results_pdf(survey_id: int) -> Response:
+    managed_survey(survey_id)
     try:
         mailing = publish_results_digest(
             db.session, survey_id, now=utcnow(), staff_user_id=current_user.id

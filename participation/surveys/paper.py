@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 import forms as engine
-from participation.accounts.policy import staff_required
 from participation.digests import pdf
 from participation.errors import Busy, NotFound
 from participation.extensions import db
@@ -24,6 +23,7 @@ from participation.formbuilder.models import FormDefinition
 from participation.i18n import current_locale
 from participation.surveys import bp
 from participation.surveys.models import Survey
+from participation.surveys.policy import managed_survey, view_required
 from participation.web import absolute_url
 
 # Ruled lines to write on, by text type.
@@ -141,12 +141,10 @@ def render_blank_pdf(session: Session, survey: Survey, *, language: str) -> byte
 
 
 @bp.get("/staff/surveys/<int:survey_id>/paper.pdf")
-@staff_required
+@view_required
 def paper_pdf(survey_id: int) -> Response:
     """The blank survey to print, in the staff member's language."""
-    survey = db.session.get(Survey, survey_id)
-    if survey is None:
-        raise NotFound()
+    survey = managed_survey(survey_id)
     try:
         data = render_blank_pdf(db.session, survey, language=current_locale())
     except pdf.RenderFailed as exc:

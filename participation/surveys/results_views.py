@@ -1,8 +1,8 @@
 """Routes for a survey's results: the staff page (filters, hiding free texts, publishing,
 exports) and the public results page once published.
 
-Both staff roles see the results and download the answers; only coordinators hide texts and
-publish. The public page exists only while the results are published and never shows hidden
+Staff see, hide texts in, export and publish the results of the surveys they may run
+(policy.managed_survey: a coordinator every survey, a contact person their own). The public page exists only while the results are published and never shows hidden
 texts or anything that points to an answer.
 """
 
@@ -15,8 +15,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from participation.accounts.models import COORDINATOR
-from participation.accounts.policy import coordinator_required, staff_required
 from participation.db import utcnow
 from participation.errors import Invalid, NotFound
 from participation.extensions import db
@@ -27,16 +25,10 @@ from participation.surveys import bp, results
 from participation.surveys.charts import bar_chart
 from participation.surveys.exporting import export_answers
 from participation.surveys.models import Survey
+from participation.surveys.policy import managed_survey, view_required
 from participation.web import is_htmx
 
 HELSINKI_STAMP_FORMAT = "%Y-%m-%d"
-
-
-def _survey(survey_id: int) -> Survey:
-    survey = db.session.get(Survey, survey_id)
-    if survey is None:
-        raise NotFound(_("No such survey."))
-    return survey
 
 
 def _published_survey(slug: str) -> Survey:
@@ -76,16 +68,16 @@ def _results(survey: Survey, *, public: bool) -> results.SurveyResults:
 
 
 @bp.get("/staff/surveys/<int:survey_id>/results")
-@staff_required
+@view_required
 def show_results(survey_id: int) -> str:
-    survey = _survey(survey_id)
+    survey = managed_survey(survey_id)
     return render_template(
         "surveys/results.html",
         survey=survey,
         res=_results(survey, public=False),
         view_args=_view_args(),
         pager_args=_pager_args(),
-        can_manage=current_user.role == COORDINATOR,
+        can_manage=True,
         bar_chart=bar_chart,
         now=utcnow(),
     )
@@ -105,11 +97,11 @@ def public_results(slug: str) -> str:
 
 
 @bp.get("/staff/surveys/<int:survey_id>/answers.<fmt>")
-@staff_required
+@view_required
 def export_results(survey_id: int, fmt: str) -> Response:
     if fmt not in {"csv", "xlsx"}:
         abort(404)
-    survey = _survey(survey_id)
+    survey = managed_survey(survey_id)
     # Option and question labels in Finnish, the survey's own language.
     header, rows = export_answers(db.session, survey, locale="fi")
     stamp = utcnow().strftime(HELSINKI_STAMP_FORMAT)
@@ -148,9 +140,9 @@ def _after_text_change(survey: Survey, answer_id: int, key: str, notice: str) ->
 
 
 @bp.post("/staff/surveys/<int:survey_id>/results/texts/<int:answer_id>/<key>/hide")
-@coordinator_required
+@view_required
 def hide_text(survey_id: int, answer_id: int, key: str) -> Any:
-    survey = _survey(survey_id)
+    survey = managed_survey(survey_id)
     reason = str(request.form.get("reason") or "")
     try:
         results.hide_text(
@@ -182,18 +174,18 @@ def hide_text(survey_id: int, answer_id: int, key: str) -> Any:
 
 
 @bp.post("/staff/surveys/<int:survey_id>/results/texts/<int:answer_id>/<key>/unhide")
-@coordinator_required
+@view_required
 def unhide_text(survey_id: int, answer_id: int, key: str) -> Any:
-    survey = _survey(survey_id)
+    survey = managed_survey(survey_id)
     results.unhide_text(db.session, survey, answer_id, key)
     db.session.commit()
     return _after_text_change(survey, answer_id, key, _("The text is shown to the public again."))
 
 
 @bp.post("/staff/surveys/<int:survey_id>/results/publish")
-@coordinator_required
+@view_required
 def publish_results(survey_id: int) -> Response:
-    survey = _survey(survey_id)
+    survey = managed_survey(survey_id)
     if request.form.get("publish") == "1":
         results.publish_results(db.session, survey, now=utcnow())
         db.session.commit()

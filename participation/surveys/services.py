@@ -95,13 +95,18 @@ class SurveyRow:
     invited: int
 
 
-def list_surveys(session: Session, *, page: int, per_page: int) -> tuple[list[SurveyRow], int]:
-    """Newest first, with answer and invitation counts; three queries whatever the page size."""
-    total = session.scalar(select(func.count(Survey.id))) or 0
+def list_surveys(
+    session: Session, *, page: int, per_page: int, created_by_id: int | None = None
+) -> tuple[list[SurveyRow], int]:
+    """Newest first, with answer and invitation counts; three queries whatever the page size.
+    With `created_by_id`, only the surveys that staff member created."""
+    query = select(Survey)
+    if created_by_id is not None:
+        query = query.where(Survey.created_by_id == created_by_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     surveys = list(
         session.scalars(
-            select(Survey)
-            .order_by(Survey.opens_at.desc(), Survey.id.desc())
+            query.order_by(Survey.opens_at.desc(), Survey.id.desc())
             .limit(per_page)
             .offset((page - 1) * per_page)
         )

@@ -43,12 +43,7 @@ from participation.surveys.forms import (
     new_submission_key,
 )
 from participation.surveys.models import PAGED, Survey
-from participation.surveys.policy import (
-    can_manage,
-    manage_required,
-    paper_required,
-    view_required,
-)
+from participation.surveys.policy import is_coordinator, managed_survey, view_required
 from participation.tokens import LinkExpired, LinkInvalid
 from participation.web import (
     absolute_url,
@@ -72,45 +67,66 @@ def _admin(survey_id: int) -> Response:
     return redirect(url_for("surveys.show_survey_admin", survey_id=survey_id))
 
 
-def _follows_choices() -> list[SelectChoice]:
+def _follows_choices(current: str = "") -> list[SelectChoice]:
+    """Events and rounds a survey may follow: a contact person's own ones (their attendees get
+    the survey in the thank-you mail), plus what the survey follows already."""
     from participation.events.models import Event
     from participation.rounds.models import Round
 
+    mine = None if is_coordinator(current_user) else current_user.id
+    events = select(Event.id, Event.title).order_by(Event.starts_at.desc()).limit(200)
+    rounds = select(Round.id, Round.title).order_by(Round.id.desc()).limit(200)
+    if mine is not None:
+        kind, _sep, raw = current.partition(":")
+        known = int(raw) if raw.isdigit() else 0
+        events = events.where(
+            (Event.created_by_id == mine) | (Event.id == (known if kind == "event" else 0))
+        )
+        rounds = rounds.where(
+            (Round.created_by_id == mine) | (Round.id == (known if kind == "round" else 0))
+        )
     choices = [SelectChoice("", _("Nothing – a standalone survey"))]
-    for event_id, title in db.session.execute(
-        select(Event.id, Event.title).order_by(Event.starts_at.desc()).limit(200)
-    ):
+    for event_id, title in db.session.execute(events):
         choices.append(SelectChoice(f"event:{event_id}", _("Event: %(title)s", title=title)))
-    for round_id, title in db.session.execute(
-        select(Round.id, Round.title).order_by(Round.id.desc()).limit(200)
-    ):
+    for round_id, title in db.session.execute(rounds):
         choices.append(
             SelectChoice(f"round:{round_id}", _("Comment round: %(title)s", title=title))
         )
     return choices
 
 
+def _follows_offered(form: SurveyForm) -> bool:
+    """The chosen event or round is one of those offered; sets the field's message if not."""
+    if (form.follows.data or "") in {c.value for c in form.follows.choices}:
+        return True
+    form.follows.errors = [_("Choose an event or a comment round from the list.")]
+    return False
+
+
 @bp.get("/staff/surveys")
 @view_required
 def list_surveys() -> str:
     page, now = page_arg(request.args), utcnow()
-    rows, total = services.list_surveys(db.session, page=page, per_page=page_size())
+    # A contact person sees only the surveys they created.
+    created_by_id = None if is_coordinator(current_user) else current_user.id
+    rows, total = services.list_surveys(
+        db.session, page=page, per_page=page_size(), created_by_id=created_by_id
+    )
     return render_template(
         "surveys/staff_surveys.html",
         results=Page(rows, page, page_size(), total),
         now=now,
-        can_manage=can_manage(current_user),
     )
 
 
 @bp.route("/staff/surveys/new", methods=["GET", "POST"])
-@manage_required
+@view_required
 @redisplay_on_csrf_error
 def create_survey() -> str | Response:
     now = utcnow().replace(second=0, microsecond=0)
     form = SurveyForm(data={"opens_at": now, "closes_at": now + dt.timedelta(days=14)})
     form.follows.choices = _follows_choices()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _follows_offered(form):
         try:
             survey = services.create_survey(
                 db.session, form.values(), staff_user_id=current_user.id, now=utcnow()
@@ -126,13 +142,13 @@ def create_survey() -> str | Response:
 
 
 @bp.route("/staff/surveys/<int:survey_id>/edit", methods=["GET", "POST"])
-@manage_required
+@view_required
 @redisplay_on_csrf_error
 def edit_survey(survey_id: int) -> str | Response:
-    survey = services.get_survey(db.session, survey_id)
+    survey = managed_survey(survey_id)
     form = SurveyForm(data=services.settings_of(survey))
-    form.follows.choices = _follows_choices()
-    if form.validate_on_submit():
+    form.follows.choices = _follows_choices(services.settings_of(survey)["follows"])
+    if form.validate_on_submit() and _follows_offered(form):
         try:
             services.update_survey(db.session, survey_id, form.values(), now=utcnow())
         except Invalid as exc:
@@ -146,10 +162,10 @@ def edit_survey(survey_id: int) -> str | Response:
 
 
 @bp.route("/staff/surveys/<int:survey_id>/copy", methods=["GET", "POST"])
-@manage_required
+@view_required
 @redisplay_on_csrf_error
 def copy_survey(survey_id: int) -> str | Response:
-    source = services.get_survey(db.session, survey_id)
+    source = managed_survey(survey_id)
     now = utcnow().replace(second=0, microsecond=0)
     form = CopyForm(
         data={
@@ -182,7 +198,7 @@ def copy_survey(survey_id: int) -> str | Response:
 @bp.get("/staff/surveys/<int:survey_id>")
 @view_required
 def show_survey_admin(survey_id: int) -> str:
-    survey = services.get_survey(db.session, survey_id)
+    survey = managed_survey(survey_id)
     now = utcnow()
     definition = services.survey_form(db.session, survey)
     answered, invited = services.answered_counts(db.session, survey_id)
@@ -196,14 +212,13 @@ def show_survey_admin(survey_id: int) -> str:
         invited=invited,
         public_url=absolute_url("surveys.show_survey", slug=survey.slug),
         results_url=_endpoint_url("surveys.show_results", survey_id=survey.id),
-        can_manage=can_manage(current_user),
     )
 
 
 def _public_survey(survey_id: int) -> Survey:
     """A survey with a public link (a QR code of anything else would lead nowhere). Raises
     NotFound."""
-    survey = services.get_survey(db.session, survey_id)
+    survey = managed_survey(survey_id)
     if not survey.public_link:
         raise NotFound(_("This survey has no public link, so it has no QR code."))
     return survey
@@ -275,7 +290,6 @@ def _invitations_page(survey: Survey, form: InviteForm, status: int = 200) -> An
         invited=invited,
         state=survey.state(utcnow()),
         confirm=ConfirmForm(),
-        can_manage=can_manage(current_user),
     )
     return body if status == 200 else (body, status)
 
@@ -283,17 +297,17 @@ def _invitations_page(survey: Survey, form: InviteForm, status: int = 200) -> An
 @bp.get("/staff/surveys/<int:survey_id>/invitations")
 @view_required
 def invitations(survey_id: int) -> Any:
-    survey = services.get_survey(db.session, survey_id)
+    survey = managed_survey(survey_id)
     form = InviteForm(formdata=None)
     form.people.choices = _people_choices()
     return _invitations_page(survey, form)
 
 
 @bp.post("/staff/surveys/<int:survey_id>/invitations")
-@manage_required
+@view_required
 @redisplay_on_csrf_error
 def add_invitations(survey_id: int) -> Any:
-    survey = services.get_survey(db.session, survey_id)
+    survey = managed_survey(survey_id)
     form = InviteForm()
     form.people.choices = _people_choices()
     if form.validate_on_submit():
@@ -320,8 +334,9 @@ def add_invitations(survey_id: int) -> Any:
 
 
 @bp.post("/staff/surveys/<int:survey_id>/invitations/send")
-@manage_required
+@view_required
 def send_invitations(survey_id: int) -> Response:
+    managed_survey(survey_id)
     if ConfirmForm().validate_on_submit():
         try:
             sent = services.send_invitations(
@@ -341,9 +356,9 @@ def send_invitations(survey_id: int) -> Response:
 
 
 @bp.post("/staff/surveys/<int:survey_id>/invitations/remind")
-@manage_required
+@view_required
 def remind(survey_id: int) -> Response:
-    services.get_survey(db.session, survey_id)
+    managed_survey(survey_id)
     if ConfirmForm().validate_on_submit():
         # The worker sends them (one mail each, never twice), so a long list does not hold
         # up the page.
@@ -366,10 +381,10 @@ def _paper_form(survey: Survey, *, bound: bool) -> Any:
 
 
 @bp.route("/staff/surveys/<int:survey_id>/answers/new", methods=["GET", "POST"])
-@paper_required
+@view_required
 @redisplay_on_csrf_error
 def enter_paper_answer(survey_id: int) -> Any:
-    survey = services.get_survey(db.session, survey_id)
+    survey = managed_survey(survey_id)
     form = _paper_form(survey, bound=request.method == "POST")
     status = 200
     if form.validate_on_submit():

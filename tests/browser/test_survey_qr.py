@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
+from sqlalchemy import select
 
+from participation.accounts.models import User
 from tests.browser.a11y import assert_accessible
 from tests.surveys.factories import make_survey
 
@@ -23,14 +25,16 @@ def test_qr_page_is_accessible_and_prints_on_one_page(
     browser_page: Page, live_server: LiveServer, staff_login: Any
 ) -> None:
     page = browser_page
+    staff = staff_login(page, role="contact_person")
     with live_server.session() as session:
         survey = make_survey(
             session,
             now=dt.datetime.now(dt.UTC),
             title=f"Palaute yhdistysillasta {uuid.uuid4().hex[:4]}",
+            # A contact person opens the surveys they created.
+            creator_id=session.scalar(select(User.id).where(User.email == staff.email)),
         )
         survey_id, slug, title = survey.id, survey.slug, survey.title
-    staff_login(page, role="contact_person")
 
     page.goto(f"/staff/surveys/{survey_id}")
     page.get_by_role("link", name=live_server.t("QR code to print")).click()

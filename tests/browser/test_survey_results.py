@@ -83,7 +83,11 @@ def test_paper_answer_typed_in_shows_in_the_results_as_paper(
     page = browser_page
     survey_id, _slug, keys, _ids = _seed(live_server, web=6, paper=4)
     options = _options(live_server, survey_id)
-    staff = staff_login(page, role=CONTACT_PERSON)  # both staff roles type paper answers in
+    staff = staff_login(page, role=CONTACT_PERSON)  # a contact person, into their own survey
+    with live_server.session() as session:
+        session.get(Survey, survey_id).created_by_id = session.scalar(
+            select(User.id).where(User.email == staff.email)
+        )
 
     page.goto(f"/staff/surveys/{survey_id}/answers/new")
     assert_accessible(page, "paper answer page")

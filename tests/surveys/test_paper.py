@@ -107,6 +107,9 @@ def test_staff_download_the_blank_pdf(
     path = f"/staff/surveys/{survey.id}/paper.pdf"
     assert client.get(path).status_code == 302  # to the login page
     login_as("contact_person")
+    assert client.get(path).status_code == 403  # another's survey
+    survey.created_by_id = login_as("contact_person").id
+    db.commit()
     response = client.get(path)
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"

@@ -22,6 +22,9 @@ def test_qr_page_shows_the_code_and_the_url_to_a_contact_person(
     survey = make_survey(db, now=now, title="Palaute <script>alert(1)</script>")
     db.commit()
     login_as("contact_person")
+    assert client.get(f"/staff/surveys/{survey.id}/qr").status_code == 403  # another's survey
+    survey.created_by_id = login_as("contact_person").id
+    db.commit()
     admin = client.get(f"/staff/surveys/{survey.id}").get_data(as_text=True)
     assert f'href="/staff/surveys/{survey.id}/qr"' in admin
 

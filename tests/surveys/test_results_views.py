@@ -49,31 +49,44 @@ def survey(db: Session, now: dt.datetime) -> tuple[Survey, dict[str, Any]]:
     return s, {"answers": answers, "long": long_["key"], "short": short["key"], "single": single}
 
 
-def test_results_need_staff_and_coordinators_manage(
-    client: Any, login_as: Any, post: Any, survey: Any
+def test_results_are_for_the_creator_and_coordinators(
+    client: Any, login_as: Any, post: Any, survey: Any, db: Session
 ) -> None:
     s, k = survey
     url = f"/staff/surveys/{s.id}/results"
+    hide = f"/staff/surveys/{s.id}/results/texts/{k['answers'][1].id}/{k['long']}/hide"
+    publish = f"/staff/surveys/{s.id}/results/publish"
     assert client.get(url).status_code == 302  # to the login page
     assert client.get(f"/staff/surveys/{s.id}/answers.csv").status_code == 302
 
+    # A contact person who did not create the survey gets nothing of it.
     login_as("contact_person")
+    assert client.get(url).status_code == 403
+    assert client.get(f"/staff/surveys/{s.id}/answers.csv").status_code == 403
+    assert client.get(f"/staff/surveys/{s.id}/answers.xlsx").status_code == 403
+    assert post(hide, {"reason": "x"}).status_code == 403
+    assert post(publish, {"publish": "1"}).status_code == 403
+    db.refresh(s)
+    assert s.results_published_at is None
+    assert client.get("/staff/surveys/999999/results").status_code == 404
+
+    # Its creator sees, exports and publishes.
+    s.created_by_id = login_as("contact_person").id
+    db.commit()
     page = client.get(url)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'id="chart-' in html and 'role="img"' in html
-    # A contact person sees no hide or publish buttons, and the routes refuse them.
-    assert "/hide" not in html and "/publish" not in html
-    answer_id = k["answers"][1].id
-    assert (
-        post(
-            f"/staff/surveys/{s.id}/results/texts/{answer_id}/{k['long']}/hide", {"reason": "x"}
-        ).status_code
-        == 403
-    )
-    assert post(f"/staff/surveys/{s.id}/results/publish", {"publish": "1"}).status_code == 403
+    assert hide in html and publish in html
     assert client.get(f"/staff/surveys/{s.id}/answers.csv").status_code == 200
-    assert client.get("/staff/surveys/999999/results").status_code == 404
+    assert post(publish, {"publish": "1"}).status_code == 302
+    db.refresh(s)
+    assert s.results_published_at is not None
+
+    # A coordinator sees every survey's results.
+    login_as("coordinator")
+    assert client.get(url).status_code == 200
+    assert client.get(f"/staff/surveys/{s.id}/answers.csv").status_code == 200
 
 
 def test_hostile_text_shows_as_text(client: Any, login_as: Any, survey: Any) -> None:

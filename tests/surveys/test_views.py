@@ -91,14 +91,48 @@ def test_staff_create_edit_copy_and_list(client: Any, post: Any, login_as: Any, 
     assert "Palaute 2030" in listing and "Palaute 2031" in listing
 
 
-def test_contact_person_may_type_paper_but_not_create(
+def test_contact_person_runs_only_their_own_surveys(
+    client: Any, post: Any, login_as: Any, db: Any, now: dt.datetime
+) -> None:
+    others = make_survey(db, now=now, questions=TWO, title="Toisen kysely")
+    db.commit()
+    me = login_as("contact_person")
+    assert client.get("/staff/surveys/new").status_code == 200
+    response = post(
+        "/staff/surveys/new",
+        {"title": "Oma kysely", "opens_at": "2030-01-01T10:00",
+         "closes_at": "2030-01-15T16:00", "anonymous": "y", "layout": "one_page"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    mine = db.scalar(select(Survey).where(Survey.title == "Oma kysely"))
+    assert mine.created_by_id == me.id
+    listing = client.get("/staff/surveys").get_data(as_text=True)
+    assert f"/staff/surveys/{mine.id}" in listing and "Toisen kysely" not in listing
+
+    # Every page and action of another's survey is refused.
+    for path in ("", "/edit", "/copy", "/invitations", "/answers/new", "/qr", "/paper.pdf"):
+        assert client.get(f"/staff/surveys/{others.id}{path}").status_code == 403, path
+    for path in ("/invitations/send", "/invitations/remind", "/results/publish-pdf"):
+        assert post(f"/staff/surveys/{others.id}{path}").status_code == 403, path
+    assert post(f"/staff/surveys/{others.id}/edit", {"title": "Muutettu"}).status_code == 403
+    assert db.get(Survey, others.id).title == "Toisen kysely"
+    assert client.get("/staff/surveys/999999/edit").status_code == 404
+
+    # A coordinator sees and opens every survey.
+    login_as("coordinator")
+    listing = client.get("/staff/surveys").get_data(as_text=True)
+    assert "Oma kysely" in listing and "Toisen kysely" in listing
+    assert client.get(f"/staff/surveys/{mine.id}/edit").status_code == 200
+
+
+def test_contact_person_types_paper_answers_into_their_own_survey(
     client: Any, post: Any, login_as: Any, db: Any, now: dt.datetime
 ) -> None:
     survey = make_survey(db, now=now, questions=TWO, state="closed")
     keys = question_keys(db, survey)
     db.commit()
-    login_as("contact_person")
-    assert client.get("/staff/surveys/new").status_code == 403
+    survey.created_by_id = login_as("contact_person").id
+    db.commit()
     form = client.get(f"/staff/surveys/{survey.id}/answers/new").get_data(as_text=True)
     key = _form_values(form)["submission_key"]
     response = post(
@@ -108,6 +142,26 @@ def test_contact_person_may_type_paper_but_not_create(
     assert response.status_code == 302
     answer = db.scalar(select(SurveyAnswer).where(SurveyAnswer.survey_id == survey.id))
     assert db.get(FormResponse, answer.response_id).source == "paper"
+
+
+def test_contact_person_follows_only_their_own_events(
+    client: Any, post: Any, login_as: Any, db: Any, now: dt.datetime
+) -> None:
+    from tests.events import factories as ef
+
+    others = ef.make_event(db, now=now, title="Toisen ilta")
+    me = login_as("contact_person")
+    mine = ef.make_event(db, now=now, title="Oma ilta", creator_id=me.id)
+    db.commit()
+    form = client.get("/staff/surveys/new").get_data(as_text=True)
+    assert f'value="event:{mine.id}"' in form and f'value="event:{others.id}"' not in form
+    values = {"title": "Vieras ilta", "opens_at": "2030-01-01T10:00",
+              "closes_at": "2030-01-15T16:00", "layout": "one_page"}  # fmt: skip
+    response = post("/staff/surveys/new", {**values, "follows": f"event:{others.id}"})
+    assert response.status_code == 200 and 'value="Vieras ilta"' in response.get_data(as_text=True)
+    assert db.scalar(select(Survey).where(Survey.title == "Vieras ilta")) is None
+    assert post("/staff/surveys/new", {**values, "follows": f"event:{mine.id}"}).status_code == 302
+    assert db.scalar(select(Survey).where(Survey.title == "Vieras ilta")).event_id == mine.id
 
 
 # --- answering ---------------------------------------------------------------------------------
