@@ -36,8 +36,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +102,39 @@ def cookie_of(headers: dict[str, list[str]], jar: dict[str, str]) -> None:
         jar[name] = rest.split(";", 1)[0]
 
 
-async def load(port: int, client: object, seconds: float) -> tuple[Result, float]:
+class Client:
+    """A virtual client of the load: `prepare` once per connection, then `next_request` and
+    `after` in turn until the phase ends."""
+
+    async def prepare(self, port: int, number: int) -> dict[str, Any]:
+        return {"i": 0, "n": number}
+
+    def next_request(self, state: dict) -> tuple[str, str, bytes, dict[str, str]]:
+        raise NotImplementedError
+
+    def after(self, state: dict, status: int, headers: dict[str, list[str]]) -> bool:
+        """Keep the answer's cookies; True when the answer counts as a stored row."""
+        if "jar" in state:
+            cookie_of(headers, state["jar"])
+        return status in (200, 201)
+
+
+async def open_page(port: int, path: str) -> tuple[dict[str, str], str]:
+    """GET a page as a browser does first: its session cookie and the CSRF token of its meta tag."""
+    jar: dict[str, str] = {}
+    status, headers, content = await request(port, "GET", path)
+    assert status == 200, (path, status)
+    cookie_of(headers, jar)
+    token = re.search(rb'<meta name="csrf-token" content="([^"]+)"', content)
+    assert token, f"no CSRF token on {path}"
+    return jar, token.group(1).decode()
+
+
+def cookie_header(state: dict) -> str:
+    return "; ".join(f"{k}={v}" for k, v in state["jar"].items())
+
+
+async def load(port: int, client: Client, seconds: float) -> tuple[Result, float]:
     """WARMUP seconds of the same load first (each worker's first requests load templates,
     catalogues and connections), then `seconds` measured. `Result.stored` counts the rows both
     phases wrote, for the check against the database."""
@@ -113,13 +147,13 @@ async def load(port: int, client: object, seconds: float) -> tuple[Result, float
     return result, time.perf_counter() - start
 
 
-async def _phase(port: int, client: object, seconds: float, result: Result) -> None:
+async def _phase(port: int, client: Client, seconds: float, result: Result) -> None:
     deadline = time.perf_counter() + seconds
 
     async def one_client(number: int) -> None:
-        state = await client.prepare(port, number)  # type: ignore[attr-defined]
+        state = await client.prepare(port, number)
         while time.perf_counter() < deadline:
-            method, path, body, headers = client.next_request(state)  # type: ignore[attr-defined]
+            method, path, body, headers = client.next_request(state)
             sent = time.perf_counter()
             try:
                 status, got, _content = await request(
@@ -128,9 +162,8 @@ async def _phase(port: int, client: object, seconds: float, result: Result) -> N
             except OSError:
                 result.failed += 1
                 continue
-            client.after(state, got)  # type: ignore[attr-defined]
             result.statuses[status] = result.statuses.get(status, 0) + 1
-            if status in (200, 201):
+            if client.after(state, status, got):
                 result.ok += 1
                 result.latencies.append(time.perf_counter() - sent)
             else:
@@ -139,20 +172,15 @@ async def _phase(port: int, client: object, seconds: float, result: Result) -> N
     await asyncio.gather(*(one_client(n) for n in range(CONNECTIONS)))
 
 
-class OurClient:
+class OurClient(Client):
     """A participant's browser: the page once, then comments on the sections in turn."""
 
     def __init__(self, slug: str, section_ids: list[int]) -> None:
         self.slug, self.section_ids = slug, section_ids
 
-    async def prepare(self, port: int, number: int) -> dict[str, object]:
-        jar: dict[str, str] = {}
-        status, headers, content = await request(port, "GET", f"/rounds/{self.slug}")
-        assert status == 200, status
-        cookie_of(headers, jar)
-        token = re.search(rb'<meta name="csrf-token" content="([^"]+)"', content)
-        assert token, "no CSRF token on the round page"
-        return {"jar": jar, "token": token.group(1).decode(), "n": number, "i": 0}
+    async def prepare(self, port: int, number: int) -> dict[str, Any]:
+        jar, token = await open_page(port, f"/rounds/{self.slug}")
+        return {"jar": jar, "token": token, "n": number, "i": 0}
 
     def next_request(self, state: dict) -> tuple[str, str, bytes, dict[str, str]]:
         state["i"] += 1
@@ -168,26 +196,16 @@ class OurClient:
             prefix + "body": f"Kommentti {state['i']} osioon {section}: tilat ja avustukset.",
             prefix + "submission_key": secrets.token_urlsafe(24),
         }
-        cookies = "; ".join(f"{k}={v}" for k, v in state["jar"].items())
-        headers = {"Cookie": cookies, "HX-Request": "true"}
+        headers = {"Cookie": cookie_header(state), "HX-Request": "true"}
         path = f"/rounds/{self.slug}/sections/{section}/comments"
         return "POST", path, urlencode(fields).encode(), headers
 
-    def after(self, state: dict, headers: dict[str, list[str]]) -> None:
-        cookie_of(headers, state["jar"])
 
-
-class BareClient:
-    async def prepare(self, port: int, number: int) -> dict[str, object]:
-        return {"i": 0, "n": number}
-
+class BareClient(Client):
     def next_request(self, state: dict) -> tuple[str, str, bytes, dict[str, str]]:
         state["i"] += 1
         body = urlencode({"body": f"Rivi {state['n']}-{state['i']}"}).encode()
         return "POST", "/insert", body, {}
-
-    def after(self, state: dict, headers: dict[str, list[str]]) -> None:
-        pass
 
 
 # --- servers ----------------------------------------------------------------------------
@@ -216,91 +234,132 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
-def run_one(database: str) -> float:
-    from sqlalchemy import func, select, text
+@dataclass
+class Ours:
+    """What a benchmark runs against the app: its client, and how to count (and check) the rows
+    it stored; `count` runs in an app context after the load."""
+
+    client: Client
+    count: Callable[[], int]
+    unit: str = "req/s"
+    notes: Callable[[], list[str]] = list  # lines printed before the ratio
+
+
+def run_database(
+    database: str,
+    *,
+    pg_db: str,
+    duration: float,
+    setup: Callable[[dt.datetime], Ours],
+    env: dict[str, str] | None = None,
+    instance_config: str = "",
+    bare_unit: str = "req/s",
+) -> float:
+    """One database: a temporary directory (and on PostgreSQL a fresh database), the app
+    migrated, `setup` (in an app context) for the app's side, then the bare server and the app
+    served and loaded in turn; the stored rows must equal the successful answers. Prints a line
+    per server, the `notes`, and the ratio ours/bare, which it returns."""
+    from sqlalchemy import text
 
     from participation import create_app, migrate
     from participation.db import make_engine
     from participation.extensions import db
-    from participation.rounds import services as rounds
-    from participation.rounds.models import Comment
-    from tests.digests import factories
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-comment-"))
+    tmp = Path(tempfile.mkdtemp(prefix=pg_db.replace("_", "-") + "-"))
     if database == "sqlite":
         url = f"sqlite:///{tmp / 'bench.db'}"
     else:
         admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {PG_DB}"))
-        url = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
-    env = {
+            conn.execute(text(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {pg_db}"))
+        url = f"postgresql://postgres@127.0.0.1:5432/{pg_db}"
+    if instance_config:
+        # instance/config.py overrides any setting, also those without an environment variable.
+        (tmp / "config.py").write_text(instance_config)
+    app_env = {
         "DATABASE_URL": url,
         "INSTANCE_PATH": str(tmp),
         "SECRET_KEY": "bench-" + secrets.token_hex(8),
         "MAIL_URL": f"file://{tmp / 'outbox'}",
         "QUEUE_URL": f"sqlite:///{tmp / 'queue.db'}",
-        "ROUND_COMMENT_RATE_LIMIT": "1000000 per minute",
-        "BENCH_DATABASE_URL": url,
+        **(env or {}),
     }
-    os.environ.update({k: v for k, v in env.items() if k != "BENCH_DATABASE_URL"})
+    os.environ.update(app_env)
+    server_env = {**app_env, "BENCH_DATABASE_URL": url}
     app = create_app({"INSTANCE_PATH": str(tmp)})
     migrate.upgrade(app)
-    now = dt.datetime.now(dt.UTC)
     with app.app_context():
-        rounds.ensure_round_consent_text(db.session, now)
-        round_ = factories.make_round(db.session, now=now, sections=5, state="open")
-        slug = round_.slug
-        section_ids = [s.id for s in factories.sections_of(db.session, round_)]
+        ours = setup(dt.datetime.now(dt.UTC))
         db.session.commit()
-        engine = db.engine
-        with engine.begin() as conn:
+        identity = " AUTOINCREMENT" if database == "sqlite" else " GENERATED ALWAYS AS IDENTITY"
+        with db.engine.begin() as conn:
             conn.execute(
                 text(
-                    "CREATE TABLE bench_row (id INTEGER PRIMARY KEY"
-                    + (
-                        " AUTOINCREMENT"
-                        if database == "sqlite"
-                        else " GENERATED ALWAYS AS IDENTITY"
-                    )
-                    + ", body TEXT NOT NULL, created_at TIMESTAMP NOT NULL)"
+                    f"CREATE TABLE bench_row (id INTEGER PRIMARY KEY{identity},"
+                    " body TEXT NOT NULL, created_at TIMESTAMP NOT NULL)"
                 )
             )
 
+    def count_bare() -> int:
+        return db.session.scalar(text("SELECT count(*) FROM bench_row"))
+
     lines = []
     throughput = {}
-    for name, spec, client in (
-        ("bare", "comment_post_apps:bare()", BareClient()),
-        ("ours", "app:app", OurClient(slug, section_ids)),
+    for name, spec, client, count, unit in (
+        ("bare", "comment_post_apps:bare()", BareClient(), count_bare, bare_unit),
+        ("ours", "app:app", ours.client, ours.count, ours.unit),
     ):
-        process, port = serve(spec, env)
+        process, port = serve(spec, server_env)
         try:
-            result, seconds = asyncio.run(load(port, client, DURATION))
+            result, seconds = asyncio.run(load(port, client, duration))
         finally:
             stop(process)
         with app.app_context():
-            if name == "ours":
-                stored = db.session.scalar(select(func.count()).select_from(Comment))
-            else:
-                stored = db.session.scalar(text("SELECT count(*) FROM bench_row"))
+            stored = count()
             db.session.remove()
         if stored != result.stored:
             raise SystemExit(f"{name}: {result.stored} answered ok but {stored} rows stored")
         if result.failed:
             print(f"{database} {name}: statuses {result.statuses}", file=sys.stderr)
         throughput[name] = result.ok / seconds
-        lines.append(f"{database} {name}: {result.summary(seconds)}")
+        lines.append(f"{database} {name}: {result.summary(seconds).replace('req/s', unit)}")
     ratio = throughput["ours"] / throughput["bare"]
-    for line in lines:
+    for line in lines + ours.notes():
         print(line)
     print(f"{database}: ratio={ratio:.3f}")
     app.extensions["db_engine"].dispose()
     if database == "postgresql":
         with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"))
     shutil.rmtree(tmp, ignore_errors=True)
     return ratio
+
+
+def run_one(database: str) -> float:
+    from sqlalchemy import func, select
+
+    from participation.extensions import db
+    from participation.rounds import services as rounds
+    from participation.rounds.models import Comment
+    from tests.digests import factories
+
+    def setup(now: dt.datetime) -> Ours:
+        rounds.ensure_round_consent_text(db.session, now)
+        round_ = factories.make_round(db.session, now=now, sections=5, state="open")
+        section_ids = [s.id for s in factories.sections_of(db.session, round_)]
+        return Ours(
+            OurClient(round_.slug, section_ids),
+            lambda: db.session.scalar(select(func.count()).select_from(Comment)),
+        )
+
+    return run_database(
+        database,
+        pg_db=PG_DB,
+        duration=DURATION,
+        setup=setup,
+        env={"ROUND_COMMENT_RATE_LIMIT": "1000000 per minute"},
+    )
 
 
 def main() -> None:

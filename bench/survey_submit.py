@@ -27,26 +27,19 @@ Target: ratio >= 0.5.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
-import re
 import secrets
-import shutil
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import comment_post as bench  # noqa: E402  (the load generator and the servers)
 from survey_results import QUESTIONS  # noqa: E402  (15 questions, every type)
 
-ROOT = bench.ROOT
 DURATION = float(os.environ.get("BENCH_DURATION", 20))
 PG_DB = "bench_survey_submit"
 MARKER_PREFIX = "Penkki "
@@ -99,11 +92,13 @@ def form_fields(values: dict[str, Any], types: dict[str, str]) -> list[tuple[str
     return fields
 
 
-class SurveyClient:
-    """A person's browser: the survey page once, then complete answers one after another."""
+class SurveyClient(bench.Client):
+    """A person's browser: the survey page once, then complete answers one after another.
+
+    Only the redirect to the thank-you page counts as a stored answer: a 200 re-shows the form
+    with its errors, nothing stored."""
 
     def __init__(self, slug: str, values: dict[str, Any], types: dict[str, str]) -> None:
-        self.slug = slug
         self.path = f"/surveys/{slug}"
         self.thanks = f"/surveys/{slug}/thanks"
         self.short_key = next(k for k, t in types.items() if t == "short_text")
@@ -111,18 +106,14 @@ class SurveyClient:
         self.thanked: set[str] = set()  # markers of the answers the app said thanks for
 
     async def prepare(self, port: int, number: int) -> dict[str, object]:
-        jar: dict[str, str] = {}
-        status, headers, content = await bench.request(port, "GET", self.path)
-        assert status == 200, status
-        bench.cookie_of(headers, jar)
-        token = re.search(rb'<meta name="csrf-token" content="([^"]+)"', content)
-        assert token, "no CSRF token on the survey page"
+        jar, token = await bench.open_page(port, self.path)
         # A fresh prefix per phase (warm-up, then measured), so no marker repeats.
         prefix = secrets.token_hex(3)
-        return {"jar": jar, "token": token.group(1).decode(), "n": f"{prefix}-{number}", "i": 0}
+        return {"jar": jar, "token": token, "n": f"{prefix}-{number}", "i": 0}
 
     def next_request(self, state: dict) -> tuple[str, str, bytes, dict[str, str]]:
         state["i"] += 1
+        state["marker"] = f"{MARKER_PREFIX}{state['n']}-{state['i']}"
         fields = [
             ("csrf_token", state["token"]),
             ("submission_key", secrets.token_urlsafe(24)),
@@ -131,82 +122,31 @@ class SurveyClient:
             ("page", "0"),
             ("homepage", ""),
             *self.fields,
-            (self.short_key, f"{MARKER_PREFIX}{state['n']}-{state['i']}"),
+            (self.short_key, state["marker"]),
             ("action", "send"),
         ]
-        cookies = "; ".join(f"{k}={v}" for k, v in state["jar"].items())
-        return "POST", self.path, urlencode(fields).encode(), {"Cookie": cookies}
+        headers = {"Cookie": bench.cookie_header(state)}
+        return "POST", self.path, urlencode(fields).encode(), headers
 
-    def after(self, state: dict, headers: dict[str, list[str]]) -> None:
+    def after(self, state: dict, status: int, headers: dict[str, list[str]]) -> bool:
         bench.cookie_of(headers, state["jar"])
-
-    @contextmanager
-    def thanks_counted(self) -> Iterator[None]:
-        """comment_post's load counts a 200 or 201 as a success; here only the redirect to
-        the thank-you page is one (a 200 re-shows the form with its errors, nothing stored).
-        So the answer POSTs are told apart while this client's load runs."""
-        plain = bench.request
-
-        async def classified(
-            port: int,
-            method: str,
-            path: str,
-            *,
-            body: bytes = b"",
-            headers: dict[str, str] | None = None,
-        ) -> tuple[int, dict[str, list[str]], bytes]:
-            status, got, content = await plain(port, method, path, body=body, headers=headers)
-            if method != "POST" or path != self.path:
-                return status, got, content
-            location = (got.get("location") or [""])[0]
-            if status in (302, 303) and location.split("?")[0].endswith(self.thanks):
-                self.thanked.add(parse_qs(body.decode())[self.short_key][0])
-                return 201, got, content
-            # The form came back (or an error page): not stored. 2xx would count as success.
-            return (422 if status < 400 else status), got, content
-
-        bench.request = classified
-        try:
-            yield
-        finally:
-            bench.request = plain
+        location = (headers.get("location") or [""])[0]
+        if status in (302, 303) and location.split("?")[0].endswith(self.thanks):
+            self.thanked.add(state["marker"])
+            return True
+        return False
 
 
 def run_one(database: str) -> float:
-    from sqlalchemy import select, text
+    from sqlalchemy import select
 
     import forms as engine
-    from participation import create_app, migrate
-    from participation.db import make_engine
     from participation.extensions import db
     from participation.formbuilder.models import FormDefinition, FormResponse
     from participation.surveys.models import ONE_PAGE, SurveyAnswer
     from tests.surveys.factories import make_survey
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-survey-submit-"))
-    if database == "sqlite":
-        url = f"sqlite:///{tmp / 'bench.db'}"
-    else:
-        admin = make_engine(bench.PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {PG_DB}"))
-        url = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
-    # The answer limit has no environment variable; instance/config.py overrides any setting.
-    (tmp / "config.py").write_text('SURVEY_ANSWER_RATE_LIMIT = "1000000 per minute"\n')
-    env = {
-        "DATABASE_URL": url,
-        "INSTANCE_PATH": str(tmp),
-        "SECRET_KEY": "bench-" + secrets.token_hex(8),
-        "MAIL_URL": f"file://{tmp / 'outbox'}",
-        "QUEUE_URL": f"sqlite:///{tmp / 'queue.db'}",
-        "BENCH_DATABASE_URL": url,
-    }
-    os.environ.update({k: v for k, v in env.items() if k != "BENCH_DATABASE_URL"})
-    app = create_app({"INSTANCE_PATH": str(tmp)})
-    migrate.upgrade(app)
-    now = dt.datetime.now(dt.UTC)
-    with app.app_context():
+    def setup(now: dt.datetime) -> bench.Ours:
         survey = make_survey(
             db.session,
             now=now,
@@ -216,83 +156,46 @@ def run_one(database: str) -> float:
             anonymous=True,
             public_link=True,
         )
-        survey_id, slug = survey.id, survey.slug
         form = db.session.get(FormDefinition, survey.form_id)
         assert form is not None
-        schema, questions = form.schema, form.questions
-        db.session.commit()
-        with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "CREATE TABLE bench_row (id INTEGER PRIMARY KEY"
-                    + (
-                        " AUTOINCREMENT"
-                        if database == "sqlite"
-                        else " GENERATED ALWAYS AS IDENTITY"
-                    )
-                    + ", body TEXT NOT NULL, created_at TIMESTAMP NOT NULL)"
-                )
-            )
-    if len(questions) != 15:
-        raise SystemExit(f"the survey has {len(questions)} questions, not 15")
-    values = answer_values(questions)
-    types = {q["key"]: q["type"] for q in questions}
-    # What the form engine keeps of such an answer (the marker aside).
-    expected, errors = engine.validate_answers(schema, values)
-    if errors or len(expected) != 15:
-        raise SystemExit(f"the benchmark's answer is not a complete valid one: {errors}")
-    short_key = next(k for k, t in types.items() if t == "short_text")
+        if len(form.questions) != 15:
+            raise SystemExit(f"the survey has {len(form.questions)} questions, not 15")
+        values = answer_values(form.questions)
+        types = {q["key"]: q["type"] for q in form.questions}
+        # What the form engine keeps of such an answer (the marker aside).
+        expected, errors = engine.validate_answers(form.schema, values)
+        if errors or len(expected) != 15:
+            raise SystemExit(f"the benchmark's answer is not a complete valid one: {errors}")
+        client = SurveyClient(survey.slug, values, types)
+        want = {k: v for k, v in expected.items() if k != client.short_key}
+        survey_id = survey.id
 
-    lines, throughput = [], {}
-    for name, spec in (("bare", "comment_post_apps:bare()"), ("ours", "app:app")):
-        client: Any = bench.BareClient() if name == "bare" else SurveyClient(slug, values, types)
-        process, port = bench.serve(spec, env)
-        try:
-            if name == "ours":
-                with client.thanks_counted():
-                    result, seconds = asyncio.run(bench.load(port, client, DURATION))
-            else:
-                result, seconds = asyncio.run(bench.load(port, client, DURATION))
-        finally:
-            bench.stop(process)
-        with app.app_context():
-            if name == "ours":
-                rows = db.session.execute(
-                    select(FormResponse.answers, FormResponse.source, SurveyAnswer.email)
-                    .join(SurveyAnswer, SurveyAnswer.response_id == FormResponse.id)
-                    .where(SurveyAnswer.survey_id == survey_id)
-                ).all()
-                stored = len(rows)
-                markers = [answers.get(short_key) for answers, _source, _email in rows]
-                if sorted(markers) != sorted(client.thanked):
-                    raise SystemExit(f"{database}: the stored answers are not the thanked ones")
-                for answers, source, email in rows:
-                    same = {k: v for k, v in answers.items() if k != short_key}
-                    want = {k: v for k, v in expected.items() if k != short_key}
-                    if same != want or source != "web" or email is not None:
-                        raise SystemExit(f"{database}: a stored answer differs: {answers}")
-            else:
-                stored = db.session.scalar(text("SELECT count(*) FROM bench_row"))
-            db.session.remove()
-        if stored != result.stored:
-            raise SystemExit(f"{name}: {result.stored} answered ok but {stored} rows stored")
-        if result.failed:
-            print(f"{database} {name}: statuses {result.statuses}", file=sys.stderr)
-        throughput[name] = result.ok / seconds
-        summary = result.summary(seconds).replace(
-            "req/s", "submissions/s" if name == "ours" else "inserts/s"
-        )
-        lines.append(f"{database} {name}: {summary}")
-    ratio = throughput["ours"] / throughput["bare"]
-    for line in lines:
-        print(line)
-    print(f"{database}: ratio={ratio:.3f}")
-    app.extensions["db_engine"].dispose()
-    if database == "postgresql":
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-    shutil.rmtree(tmp, ignore_errors=True)
-    return ratio
+        def count() -> int:
+            rows = db.session.execute(
+                select(FormResponse.answers, FormResponse.source, SurveyAnswer.email)
+                .join(SurveyAnswer, SurveyAnswer.response_id == FormResponse.id)
+                .where(SurveyAnswer.survey_id == survey_id)
+            ).all()
+            markers = [answers.get(client.short_key) for answers, _source, _email in rows]
+            if sorted(markers) != sorted(client.thanked):
+                raise SystemExit(f"{database}: the stored answers are not the thanked ones")
+            for answers, source, email in rows:
+                same = {k: v for k, v in answers.items() if k != client.short_key}
+                if same != want or source != "web" or email is not None:
+                    raise SystemExit(f"{database}: a stored answer differs: {answers}")
+            return len(rows)
+
+        return bench.Ours(client, count, unit="submissions/s")
+
+    return bench.run_database(
+        database,
+        pg_db=PG_DB,
+        duration=DURATION,
+        setup=setup,
+        # The answer limit has no environment variable.
+        instance_config='SURVEY_ANSWER_RATE_LIMIT = "1000000 per minute"\n',
+        bare_unit="inserts/s",
+    )
 
 
 def main() -> None:

@@ -86,8 +86,7 @@ def render_link_problem(template: str, error: DomainError) -> tuple[str, int]:
 
     `template` extends errors/link_problem.html with the capability's own texts.
     """
-    expired = isinstance(error, LinkExpired)
-    return render_template(template, expired=expired), (410 if expired else 404)
+    return render_template(template, expired=isinstance(error, LinkExpired)), error.status
 
 
 @functools.cache

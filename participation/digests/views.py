@@ -37,18 +37,19 @@ def publish_round_digest(round_id: int) -> Response:
     return redirect(url_for("digests.show_mailing", mailing_id=mailing.id))
 
 
-def _checked_progress(mailing_id: int) -> dict:
-    progress = services.mailing_progress(db.session, mailing_id)
-    owner = services.subject_owner_id(db.session, progress["mailing"].digest_id)
-    if not policy.can_follow_mailing(current_user, progress["mailing"], owner):
+def _check_mailing(mailing_id: int) -> None:
+    """403 unless the user may follow the mailing. Raises NotFound."""
+    mailing = mail.get_mailing(db.session, mailing_id)
+    owner = services.subject_owner_id(db.session, mailing.digest_id)
+    if not policy.can_follow_mailing(current_user, mailing, owner):
         abort(403)
-    return progress
 
 
 @bp.get("/staff/mailings/<int:mailing_id>")
 @staff_required
 def show_mailing(mailing_id: int) -> str:
-    progress = _checked_progress(mailing_id)
+    _check_mailing(mailing_id)
+    progress = services.mailing_progress(db.session, mailing_id)
     return render_page_or_partial(
         "digests/mailing.html", "digests/_mailing_progress.html", **progress
     )
@@ -57,7 +58,7 @@ def show_mailing(mailing_id: int) -> str:
 @bp.post("/staff/mailings/<int:mailing_id>/retry")
 @staff_required
 def retry_failed_messages(mailing_id: int) -> Response:
-    _checked_progress(mailing_id)
+    _check_mailing(mailing_id)
     count, digest_ids = mail.retry_failed(db.session, mailing_id, now=utcnow())
     db.session.commit()
     _send_again(digest_ids)
@@ -71,7 +72,7 @@ def retry_failed_messages(mailing_id: int) -> Response:
 @bp.post("/staff/mailings/<int:mailing_id>/messages/<int:message_id>/retry")
 @staff_required
 def retry_mailing_message(mailing_id: int, message_id: int) -> Response:
-    _checked_progress(mailing_id)
+    _check_mailing(mailing_id)
     digest_ids = mail.retry_mailing_message(db.session, mailing_id, message_id, now=utcnow())
     db.session.commit()
     _send_again(digest_ids)

@@ -169,7 +169,7 @@ def _register(
             submission_key=f"demo-{event.id}-{index:03d}-registration",
         ),
         now=at,
-        manage_url=services._manage_url,
+        manage_url=services.manage_link_url,
     )
     return outcome.registration
 

@@ -574,7 +574,7 @@ def cancel_registration(
         locale=registration.language,
         now=now,
         name=registration.name,
-        event=_event_facts(event),
+        event=event_facts(event),
         by_staff=by_staff,
     )
     if event.notify_cancellations and event.organiser_email:
@@ -589,7 +589,7 @@ def cancel_registration(
             email=registration.email,
             seats=registration.seats,
             was_waitlisted=was == WAITLISTED,
-            event=_event_facts(event),
+            event=event_facts(event),
         )
     return _promote(session, event, now=now) if was == CONFIRMED else []
 
@@ -658,9 +658,9 @@ def _promote(session: Session, event: Event, *, now: dt.datetime) -> list[Regist
             now=now,
             ics=event_ics_for(event),
             name=registration.name,
-            event=_event_facts(event),
+            event=event_facts(event),
             group=registration.group.name if registration.group else "",
-            link=_manage_url(token),
+            link=manage_link_url(token),
         )
     return promoted
 
@@ -749,7 +749,8 @@ def add_walk_in(
 # --- mail -----------------------------------------------------------------------------------
 
 
-def _manage_url(token: str) -> str:
+def manage_link_url(token: str) -> str:
+    """The registrant's own link, from BASE_URL (works in the worker and the CLI too)."""
     return absolute_url("events.manage_registration", token=token)
 
 
@@ -759,7 +760,7 @@ def event_ics_for(event: Event) -> str:
     return event_ics(event, base_url=current_app.config["BASE_URL"])
 
 
-def _event_facts(event: Event) -> dict[str, Any]:
+def event_facts(event: Event) -> dict[str, Any]:
     """What every event mail says about the event (plain values, safe to render anywhere)."""
     return {
         "title": event.title,
@@ -790,7 +791,7 @@ def _mail_registered(
         now=now,
         ics=event_ics_for(event) if confirmed else None,
         name=registration.name,
-        event=_event_facts(event),
+        event=event_facts(event),
         group=registration.group.name if registration.group else "",
         seats=registration.seats,
         link=manage_url(token),

@@ -362,28 +362,6 @@ def _active_registrations(session: Session, event_id: int) -> list[Registration]
     )
 
 
-def _confirmed_seats(session: Session, event_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.coalesce(func.sum(Registration.seats), 0)).where(
-                Registration.event_id == event_id, Registration.status == CONFIRMED
-            )
-        )
-        or 0
-    )
-
-
-def _group_seats(session: Session, group_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.coalesce(func.sum(Registration.seats), 0)).where(
-                Registration.group_id == group_id, Registration.status == CONFIRMED
-            )
-        )
-        or 0
-    )
-
-
 def update_event(
     session: Session,
     event_id: int,
@@ -407,7 +385,7 @@ def update_event(
     if event.cancelled_at is not None:
         raise WrongState(_("The event has been cancelled and can no longer be changed."))
     if values["capacity"] is not None and values["capacity"] != event.capacity:
-        taken = _confirmed_seats(session, event_id)
+        taken = core.seats_taken(session, event_id)
         if values["capacity"] < taken:
             message = _(
                 "%(n)s seats are already taken, so the capacity cannot be smaller.", n=taken
@@ -438,18 +416,6 @@ def update_event(
     return told
 
 
-def _event_facts(event: Event) -> dict[str, Any]:
-    """What the mails say about the event (plain values)."""
-    return {
-        "title": event.title,
-        "starts_at": event.starts_at,
-        "ends_at": event.ends_at,
-        "place": event.place,
-        "online_url": event.online_url,
-        "accessibility": event.accessibility,
-    }
-
-
 def _tell_registrants_of_change(
     session: Session,
     event: Event,
@@ -463,7 +429,7 @@ def _tell_registrants_of_change(
     if not registrations:
         return 0
     ics = event_ics(event, base_url=base_url)
-    facts = _event_facts(event)
+    facts = core.event_facts(event)
     for registration in registrations:
         queue_mail(
             session,
@@ -546,7 +512,7 @@ def cancel_event(
             now=now,
             ics=ics,
             name=registration.name,
-            event=_event_facts(event),
+            event=core.event_facts(event),
             message=message,
             waitlisted=registration.status == WAITLISTED,
         )
@@ -748,7 +714,7 @@ def update_group(
     group = get_group(session, event_id, group_id)
     values = _clean_group(data)
     if values["capacity"] is not None and values["capacity"] != group.capacity:
-        taken = _group_seats(session, group_id)
+        taken = core.group_seats_taken(session, event_id).get(group_id, 0)
         if values["capacity"] < taken:
             message = _(
                 "%(n)s seats are already taken, so the capacity cannot be smaller.", n=taken
@@ -886,7 +852,7 @@ def send_invitations(
             locale="fi",
             now=now,
             association=association.name,
-            event=_event_facts(event),
+            event=core.event_facts(event),
             opens_at=event.registration_opens_at,
             closes_at=event.registration_closes_at,
             is_open=event.is_open(now),

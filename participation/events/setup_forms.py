@@ -21,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from participation.events.models import KINDS
 
 # A generic Helsinki-time field; it lives with the comment rounds, which needed it first.
-from participation.rounds.forms import HelsinkiDateTimeField
+from participation.fields import HelsinkiDateTimeField
 
 KIND_LABELS = {
     "association_evening": _l("Association evening"),

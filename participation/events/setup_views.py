@@ -21,7 +21,7 @@ from participation.accounts.forms import ConfirmForm
 from participation.accounts.policy import staff_required
 from participation.db import utcnow
 from participation.errors import Conflict, DomainError, Invalid, WrongState
-from participation.events import bp, setup
+from participation.events import bp, services, setup
 from participation.events.models import Event
 from participation.events.policy import get_event_for, sees_all_events
 from participation.events.setup_forms import (
@@ -59,10 +59,6 @@ def _public_url(event: Event) -> str | None:
         return absolute_url("events.show_event", slug=event.slug)
     except BuildError:
         return None
-
-
-def _manage_url(token: str) -> str:
-    return absolute_url("events.manage_registration", token=token)
 
 
 def _staff_page(path: str) -> str | None:
@@ -153,7 +149,7 @@ def edit_event(event_id: int) -> str | Response:
                 form.values(),
                 now=utcnow(),
                 base_url=current_app.config["BASE_URL"],
-                manage_url=_manage_url,
+                manage_url=services.manage_link_url,
             )
         except Invalid as exc:
             db.session.rollback()

@@ -12,7 +12,7 @@ An event has at most a few hundred registrations, so free-text search is done in
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -644,6 +644,10 @@ def door_counts(session: Session, event: Event) -> DoorCounts:
             Registration.event_id == event.id, Registration.status != CANCELLED
         )
     )
+    return _door_counts(registrations)
+
+
+def _door_counts(registrations: Iterable[Registration]) -> DoorCounts:
     attended = registered = 0
     for r in registrations:
         if r.attended_at is not None:
@@ -657,7 +661,11 @@ def door_list(session: Session, event: Event, q: str = "") -> DoorList:
     """Everyone who may come, by name, matching `q` (words of the name, association or
     address): the confirmed and, apart, the waitlisted. Cancelled ones are never listed."""
     q = " ".join((q or "").split())[:SEARCH_MAX]
-    rows = _filtered(session, event, RegistrationFilter(q=q))
+    everyone = _filtered(session, event, RegistrationFilter())
+    counts = _door_counts(r.registration for r in everyone if r.registration.status != CANCELLED)
+    rows = [
+        r for r in everyone if _matches(q, r.registration.name, r.registration.email, r.association)
+    ]
 
     def by_name(status: str) -> list[RegistrationRow]:
         return sorted(
@@ -665,7 +673,7 @@ def door_list(session: Session, event: Event, q: str = "") -> DoorList:
             key=lambda row: (_fold(row.registration.name), row.id),
         )
 
-    return DoorList(by_name(CONFIRMED), by_name(WAITLISTED), door_counts(session, event), q)
+    return DoorList(by_name(CONFIRMED), by_name(WAITLISTED), counts, q)
 
 
 def door_row(session: Session, event: Event, registration_id: int) -> RegistrationRow:

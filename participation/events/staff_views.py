@@ -37,7 +37,7 @@ from participation.i18n import current_locale
 from participation.mail import tasks as mail_tasks
 from participation.pagination import page_arg, page_size
 from participation.register import exporting
-from participation.web import absolute_url, is_htmx, redisplay_on_csrf_error, show_errors
+from participation.web import is_htmx, redisplay_on_csrf_error, show_errors
 
 
 def _event(event_id: int) -> Event:
@@ -242,7 +242,9 @@ def cancel_registration_on_behalf(event_id: int, registration_id: int) -> Any:
     return _back_to_list(event, registration.id)
 
 
-def _phone_form(event: Event, *, bound: bool) -> PhoneRegistrationForm:
+def _phone_form(
+    event: Event, seats: services.Availability, *, bound: bool
+) -> PhoneRegistrationForm:
     definition = services.event_form(db.session, event)
     form_class = phone_form_class(definition.schema if definition else None, current_locale())
     if bound:
@@ -252,7 +254,6 @@ def _phone_form(event: Event, *, bound: bool) -> PhoneRegistrationForm:
     form.association_id.choices = association_choices(
         staff.list_active_associations(db.session), _("No association")
     )
-    seats = services.availability(db.session, event)
     form.group_id.choices = [
         SelectChoice("", _("Choose a group")),
         *(
@@ -272,7 +273,9 @@ def _group_label(name: str, free: int | None) -> str:
     return _("%(name)s (%(free)s free)", name=name, free=free)
 
 
-def _phone_page(event: Event, form: PhoneRegistrationForm, status: int = 200) -> Response:
+def _phone_page(
+    event: Event, form: PhoneRegistrationForm, seats: services.Availability, status: int = 200
+) -> Response:
     question_keys = [
         q["key"]
         for q in getattr(form, "form_schema", {}).get("questions", [])
@@ -283,7 +286,7 @@ def _phone_page(event: Event, form: PhoneRegistrationForm, status: int = 200) ->
         event=event,
         form=form,
         question_keys=question_keys,
-        availability=services.availability(db.session, event),
+        availability=seats,
         list_args=_list_args(),
     )
     return make_response(page, status)
@@ -293,7 +296,8 @@ def _phone_page(event: Event, form: PhoneRegistrationForm, status: int = 200) ->
 @staff_required
 def new_registration(event_id: int) -> Response:
     event = _event(event_id)
-    return _phone_page(event, _phone_form(event, bound=False))
+    seats = services.availability(db.session, event)
+    return _phone_page(event, _phone_form(event, seats, bound=False), seats)
 
 
 @bp.post("/staff/events/<int:event_id>/registrations/new")
@@ -301,24 +305,32 @@ def new_registration(event_id: int) -> Response:
 @redisplay_on_csrf_error
 def add_registration(event_id: int) -> Response:
     event = _event(event_id)
-    form = _phone_form(event, bound=True)
+    seats = services.availability(db.session, event)
+    form = _phone_form(event, seats, bound=True)
     if not form.validate_on_submit():
-        return _phone_page(event, form, 422)
+        return _phone_page(event, form, seats, 422)
     data = form.registration_input()
     if hasattr(form, "form_schema"):
         data.answers = engine.answers_from_form(form, form.form_schema)
     try:
         outcome = services.register(
-            db.session, event.id, data, now=utcnow(), manage_url=_manage_url, by_staff=True
+            db.session,
+            event.id,
+            data,
+            now=utcnow(),
+            manage_url=services.manage_link_url,
+            by_staff=True,
         )
     except Invalid as exc:
         db.session.rollback()
         show_errors(form, exc)
-        return _phone_page(_event(event_id), form, 422)
+        return _phone_page(_event(event_id), form, seats, 422)
     except (WrongState, Busy) as exc:
         db.session.rollback()
         form.form_errors.append(exc.message)
-        return _phone_page(_event(event_id), form, 422 if isinstance(exc, WrongState) else 409)
+        return _phone_page(
+            _event(event_id), form, seats, 422 if isinstance(exc, WrongState) else 409
+        )
     db.session.commit()
     mail_tasks.deliver_outbox()
     registration = outcome.registration
@@ -343,11 +355,6 @@ def add_registration(event_id: int) -> Response:
             _anchor=f"registration-{registration.id}",
         )
     )
-
-
-def _manage_url(token: str) -> str:
-    # Built like the registration service's own links: from BASE_URL, not the request's host.
-    return absolute_url("events.manage_registration", token=token)
 
 
 # --- attendance, from the list and at the door ----------------------------------------------

@@ -113,10 +113,10 @@ def send_due_reminders(session: Session, now: dt.datetime) -> int:
                 now=now,
                 ics=ics,
                 name=registration.name,
-                event=services._event_facts(event),
+                event=services.event_facts(event),
                 group=registration.group.name if registration.group else "",
                 seats=registration.seats,
-                link=services._manage_url(token),
+                link=services.manage_link_url(token),
             )
             sent += 1
     session.flush()
@@ -184,7 +184,7 @@ def send_due_thank_yous(session: Session, now: dt.datetime) -> int:
                 locale=registration.language,
                 now=now,
                 name=registration.name,
-                event=services._event_facts(event),
+                event=services.event_facts(event),
                 feedback_url=event.feedback_url,
                 surveys=_survey_links(session, surveys, registration, now),
             )

@@ -27,6 +27,7 @@ from participation.events import bp, ics, public, services
 from participation.events.forms import ChangeForm, RegistrationForm, new_submission_key
 from participation.events.models import CANCELLED, CONFIRMED, WAITLISTED, Event, Registration
 from participation.events.setup_forms import KIND_LABELS
+from participation.events.staff_forms import seat_choices
 from participation.extensions import db, limiter
 from participation.i18n import HELSINKI, current_locale
 from participation.mail import tasks as mail_tasks
@@ -135,11 +136,6 @@ def _association_choices() -> list[SelectChoice]:
     return cached
 
 
-def _seat_choices(event: Event) -> list[SelectChoice]:
-    most = event.max_party if event.allow_party else 1
-    return [SelectChoice(str(n), str(n)) for n in range(1, most + 1)]
-
-
 def _group_choices(
     event: Event, seats: services.Availability, current: int | None = None
 ) -> list[SelectChoice]:
@@ -177,7 +173,7 @@ def _registration_form(
             prefix="reg", formdata=None, data={"submission_key": new_submission_key(), "seats": "1"}
         )
     form.association_id.choices = _association_choices()
-    form.seats.choices = _seat_choices(event)
+    form.seats.choices = seat_choices(event)
     form.group_id.choices = _group_choices(event, seats) if seats else _plain_groups(event)
     return form
 
@@ -258,10 +254,6 @@ def _registration_limit() -> str:
     return current_app.config.get("EVENT_REGISTRATION_RATE_LIMIT", "20 per minute")
 
 
-def _manage_url(token: str) -> str:
-    return current_app.config["BASE_URL"] + url_for("events.manage_registration", token=token)
-
-
 def _registered(event: Event, outcome: str, *, now: dt.datetime) -> Any:
     if not is_htmx():
         return redirect(
@@ -287,7 +279,9 @@ def register(slug: str) -> Any:
             data.answers = engine.answers_from_form(form, form.form_schema)
         try:
             services.ensure_event_consent_text(db.session, now)
-            outcome = services.register(db.session, event.id, data, now=now, manage_url=_manage_url)
+            outcome = services.register(
+                db.session, event.id, data, now=now, manage_url=services.manage_link_url
+            )
         except Invalid as exc:
             db.session.rollback()
             show_errors(form, exc)
@@ -322,7 +316,7 @@ def _too_many_requests(error: TooManyRequests) -> Any:
     if request.endpoint != "events.register":
         return render_error(429, _("Too many attempts. Wait a minute and try again."))
     event = services.get_event_by_slug(db.session, (request.view_args or {}).get("slug", ""))
-    form = _registration_form(event, services.availability(db.session, event), bound=True)
+    form = _registration_form(event, None, bound=True)  # `_context` labels the groups
     area = Area(
         form=form,
         notice=_(
@@ -396,7 +390,7 @@ def _change_form(
             },
         )
     form.group_id.choices = _group_choices(event, seats, registration.group_id)
-    form.seats.choices = _seat_choices(event)
+    form.seats.choices = seat_choices(event)
     return form
 
 
@@ -411,7 +405,6 @@ def _manage_page(
 ) -> str:
     registration = services.get_registration_by_link(db.session, token, now)
     event = services.get_event(db.session, registration.event_id)
-    seats = services.availability(db.session, event)
     state = event.registration_state(now)
     active = registration.status != CANCELLED
     editable = active and state == "open"
@@ -429,7 +422,12 @@ def _manage_page(
         answers=_answer_rows(definition.schema, services.answers_of(db.session, registration))
         if definition is not None
         else [],
-        change_form=(change or _change_form(event, registration, seats, bound=False))
+        change_form=(
+            change
+            or _change_form(
+                event, registration, services.availability(db.session, event), bound=False
+            )
+        )
         if editable
         else None,
         answers_form=(answers or _answers_form(event, registration, bound=False))

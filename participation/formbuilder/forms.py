@@ -200,10 +200,3 @@ class QuestionForm(FlaskForm):
             for name, field in self._fields.items()
             if name in used and name != "csrf_token"
         }
-
-    def set_errors(self, errors: dict[str, list[str]]) -> None:
-        for name, messages in errors.items():
-            if name in self:
-                self[name].errors = list(messages)
-            else:
-                self.form_errors.extend(messages)

@@ -21,7 +21,7 @@ from participation.extensions import db
 from participation.formbuilder import bp, services
 from participation.formbuilder.forms import TYPE_NAMES, FormDetailsForm, QuestionForm
 from participation.pagination import Page, page_arg
-from participation.web import is_htmx
+from participation.web import is_htmx, show_errors
 
 
 @bp.app_template_filter("localised")
@@ -57,7 +57,7 @@ def create_form() -> str | Response:
                 now=utcnow(),
             )
         except Invalid as exc:
-            _set_errors(form, exc.errors)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("The form was created. Add its questions below."), "success")
@@ -81,7 +81,7 @@ def edit_form(form_id: int) -> str | Response:
             )
         except Invalid as exc:
             db.session.rollback()
-            _set_errors(form, exc.errors)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("The form's details were saved."), "success")
@@ -142,7 +142,7 @@ def add_question(form_id: int) -> str | Response:
             key = services.add_question(db.session, definition, form.spec(), now=utcnow())
         except Invalid as exc:
             db.session.rollback()
-            form.set_errors(exc.errors or {"": [exc.message]})
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("The question was added."), "success")
@@ -166,7 +166,7 @@ def edit_question(form_id: int, key: str) -> str | Response:
             services.update_question(db.session, definition, key, form.spec(), now=utcnow())
         except Invalid as exc:
             db.session.rollback()
-            form.set_errors(exc.errors or {"": [exc.message]})
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("The question was saved."), "success")
@@ -216,14 +216,6 @@ def delete_question(form_id: int, key: str) -> Any:
         return _after_list_change(definition, exc.message, "error")
     db.session.commit()
     return _after_list_change(definition, _("The question was deleted."))
-
-
-def _set_errors(form: FlaskForm, errors: dict[str, list[str]]) -> None:
-    for name, messages in errors.items():
-        if name in form:
-            form[name].errors = list(messages)
-        else:
-            form.form_errors.extend(messages)
 
 
 @bp.route("/staff/forms/<int:form_id>/preview", methods=["GET", "POST"])

@@ -29,7 +29,7 @@ from participation.pagination import Page, page_arg
 from participation.privacy import bp, services
 from participation.privacy.forms import ConsentTextForm, PrivacyRequestForm
 from participation.tokens import LinkExpired, LinkInvalid
-from participation.web import render_link_problem, typed_value_key
+from participation.web import absolute_url, render_link_problem, show_errors, typed_value_key
 
 
 def _link_hours() -> int:
@@ -37,7 +37,7 @@ def _link_hours() -> int:
 
 
 def _link_url(token: str) -> str:
-    return current_app.config["BASE_URL"] + url_for("privacy.show_link", token=token)
+    return absolute_url("privacy.show_link", token=token)
 
 
 def _request_limit() -> str:
@@ -155,10 +155,7 @@ def publish_consent_text() -> str | Response:
                 utcnow(),
             )
         except Invalid as exc:
-            for name, messages in exc.errors.items():
-                getattr(form, name).errors = list(messages)
-            if not exc.errors:
-                form.form_errors.append(exc.message)
+            show_errors(form, exc)
         except DomainError as exc:
             form.form_errors.append(exc.message)
         else:

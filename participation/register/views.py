@@ -55,6 +55,7 @@ from participation.register.models import Association
 from participation.register.policy import can_manage, manage_required, view_required
 from participation.tokens import LinkExpired, LinkInvalid
 from participation.web import (
+    absolute_url,
     render_error,
     render_link_problem,
     render_page_or_partial,
@@ -66,7 +67,7 @@ HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
 def _link_for(token: str) -> str:
-    return current_app.config["BASE_URL"] + url_for("register.edit_by_link", token=token)
+    return absolute_url("register.edit_by_link", token=token)
 
 
 def _lifetime() -> dt.timedelta:

@@ -4,6 +4,7 @@ created (review.can_review)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -26,7 +27,7 @@ from participation.db import utcnow
 from participation.errors import Invalid, WrongState
 from participation.extensions import db
 from participation.mail import tasks as mail_tasks
-from participation.pagination import page_arg
+from participation.pagination import page_arg, page_size
 from participation.register import exporting
 from participation.rounds import bp, review
 from participation.rounds.models import Round
@@ -37,7 +38,7 @@ from participation.rounds.review_forms import (
     decision_form,
     hide_form,
 )
-from participation.web import is_htmx, redisplay_on_csrf_error, show_errors
+from participation.web import absolute_url, is_htmx, redisplay_on_csrf_error, show_errors
 
 
 def _load(round_id: int) -> Round:
@@ -114,7 +115,7 @@ def _review_page(
         round_.id,
         flt,
         page=page_arg(request.args),
-        per_page=current_app.config["PAGE_SIZE"],
+        per_page=page_size(),
     )
     sections, associations = review.list_filter_choices(db.session, round_)
     contexts = [
@@ -175,6 +176,28 @@ def _refused(
     return make_response(page, 422)
 
 
+def _act(
+    round_: Round,
+    comment_id: int,
+    form: DecisionForm | HideForm,
+    action: Callable[[], object],
+    notice: str,
+) -> Any:
+    """Run a validated form's service call; on refusal show the form again with its messages."""
+    if form.validate_on_submit():
+        try:
+            action()
+        except Invalid as exc:
+            show_errors(form, exc)
+        except WrongState as exc:
+            form.form_errors.append(exc.message)
+        else:
+            return _after_change(round_, comment_id, notice)
+    if isinstance(form, DecisionForm):
+        return _refused(round_, comment_id, decision=form)
+    return _refused(round_, comment_id, hiding=form)
+
+
 @bp.post("/staff/rounds/<int:round_id>/comments/<int:comment_id>/decision")
 @staff_required
 @redisplay_on_csrf_error
@@ -182,27 +205,21 @@ def decide_comment(round_id: int, comment_id: int) -> Any:
     round_ = _load(round_id)
     item = review.get_review_item(db.session, round_.id, comment_id)
     form = decision_form(item.comment, formdata=request.form)
-    if form.validate_on_submit():
-        try:
-            review.decide_comment(
-                db.session,
-                round_.id,
-                comment_id,
-                decision=form.decision.data,
-                reason=form.reason.data or "",
-                user_id=current_user.id,
-                now=utcnow(),
-            )
-        except (Invalid, WrongState) as exc:
-            if isinstance(exc, Invalid):
-                show_errors(form, exc)
-            else:
-                form.form_errors.append(exc.message)
-        else:
-            return _after_change(
-                round_, comment_id, _("The decision on comment %(n)s was saved.", n=item.number)
-            )
-    return _refused(round_, comment_id, decision=form)
+    return _act(
+        round_,
+        comment_id,
+        form,
+        lambda: review.decide_comment(
+            db.session,
+            round_.id,
+            comment_id,
+            decision=form.decision.data,
+            reason=form.reason.data or "",
+            user_id=current_user.id,
+            now=utcnow(),
+        ),
+        _("The decision on comment %(n)s was saved.", n=item.number),
+    )
 
 
 @bp.post("/staff/rounds/<int:round_id>/comments/<int:comment_id>/hide")
@@ -212,24 +229,20 @@ def hide_comment(round_id: int, comment_id: int) -> Any:
     round_ = _load(round_id)
     item = review.get_review_item(db.session, round_.id, comment_id)
     form = hide_form(item.comment, formdata=request.form)
-    if form.validate_on_submit():
-        try:
-            review.hide_comment(
-                db.session,
-                round_.id,
-                comment_id,
-                reason=form.reason.data or "",
-                user_id=current_user.id,
-                now=utcnow(),
-            )
-        except (Invalid, WrongState) as exc:
-            if isinstance(exc, Invalid):
-                show_errors(form, exc)
-            else:
-                form.form_errors.append(exc.message)
-        else:
-            return _after_change(round_, comment_id, _("Comment %(n)s was hidden.", n=item.number))
-    return _refused(round_, comment_id, hiding=form)
+    return _act(
+        round_,
+        comment_id,
+        form,
+        lambda: review.hide_comment(
+            db.session,
+            round_.id,
+            comment_id,
+            reason=form.reason.data or "",
+            user_id=current_user.id,
+            now=utcnow(),
+        ),
+        _("Comment %(n)s was hidden.", n=item.number),
+    )
 
 
 @bp.post("/staff/rounds/<int:round_id>/comments/<int:comment_id>/unhide")
@@ -286,14 +299,6 @@ def show_answered(round_id: int) -> str:
     return _answered_page(_load(round_id), ReminderForm())
 
 
-def _round_url(round_: Round) -> str:
-    if "rounds.show_round" in current_app.view_functions:
-        path = url_for("rounds.show_round", slug=round_.slug)
-    else:  # the participants' page is another module's; its URL is agreed
-        path = f"/rounds/{round_.slug}"
-    return current_app.config["BASE_URL"] + path
-
-
 @bp.post("/staff/rounds/<int:round_id>/reminders")
 @staff_required
 def send_round_reminders(round_id: int) -> Any:
@@ -305,7 +310,7 @@ def send_round_reminders(round_id: int) -> Any:
         result = review.send_reminders(
             db.session,
             round_.id,
-            round_url=_round_url(round_),
+            round_url=absolute_url("rounds.show_round", slug=round_.slug),
             include_recent=bool(form.include_recent.data),
             locale=current_app.config["BABEL_DEFAULT_LOCALE"],
             now=utcnow(),

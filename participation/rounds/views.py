@@ -51,6 +51,7 @@ from participation.rounds.models import Round, Section
 from participation.rounds.policy import can_manage, can_review, manage_required, view_required
 from participation.tokens import LinkExpired, LinkInvalid
 from participation.web import (
+    absolute_url,
     is_htmx,
     redisplay_on_csrf_error,
     render_error,
@@ -283,13 +284,14 @@ def edit_round(round_id: int) -> str | Response:
 
 
 def _public_link(round_: Round) -> str:
-    return current_app.config["BASE_URL"] + url_for("rounds.show_round", slug=round_.slug)
+    return absolute_url("rounds.show_round", slug=round_.slug)
 
 
 @bp.get("/staff/rounds/<int:round_id>")
 @view_required
 def show_round_admin(round_id: int) -> str:
     round_ = services.get_round(db.session, round_id)
+    now = utcnow()
     invitations = services.list_invitations(db.session, round_id)
     form = DistributionForm(data={"association_ids": [a.id for _i, a in invitations]})
     form.association_ids.choices = [
@@ -298,8 +300,8 @@ def show_round_admin(round_id: int) -> str:
     return render_template(
         "rounds/round_admin.html",
         round=round_,
-        now=utcnow(),
-        state=round_.state(utcnow()),
+        now=now,
+        state=round_.state(now),
         public_link=_public_link(round_),
         overview=services.round_overview(db.session, round_id),
         sections=services.load_sections(db.session, round_.draft_version_id),
@@ -566,7 +568,7 @@ def _comment_limit() -> str:
 
 
 def _manage_url(token: str) -> str:
-    return current_app.config["BASE_URL"] + url_for("rounds.show_own_comments", token=token)
+    return absolute_url("rounds.show_own_comments", token=token)
 
 
 def _section_of(round_: Round, section_id: int | None) -> Section | None:

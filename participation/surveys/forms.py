@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from participation.rounds.forms import HelsinkiDateTimeField
+from participation.fields import HelsinkiDateTimeField
 from participation.surveys.models import ONE_PAGE, PAGED, REFUSE, UPDATE
 
 

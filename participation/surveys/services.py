@@ -488,6 +488,11 @@ def submit_answer(
     return answer
 
 
+def _language(code: str) -> str:
+    """A language mail can be written in; Finnish for anything else."""
+    return code if code in ("fi", "sv", "en") else "fi"
+
+
 def _clean_email(raw: str) -> str | None:
     raw = (raw or "").strip()
     if not raw or len(raw) > 254:
@@ -508,19 +513,23 @@ def request_results(
     if clean is None:
         msg = _("Enter an e-mail address like name@example.org.")
         raise Invalid(msg, {"email": [msg]})
-    existing = session.scalar(
-        select(SurveyResultsRequest).where(
-            SurveyResultsRequest.survey_id == survey_id,
-            SurveyResultsRequest.email_key == clean.lower(),
+
+    def find() -> SurveyResultsRequest | None:
+        return session.scalar(
+            select(SurveyResultsRequest).where(
+                SurveyResultsRequest.survey_id == survey_id,
+                SurveyResultsRequest.email_key == clean.lower(),
+            )
         )
-    )
+
+    existing = find()
     if existing is not None:
         return existing
     row = SurveyResultsRequest(
         survey_id=survey_id,
         email=clean,
         email_key=clean.lower(),
-        language=locale if locale in ("fi", "sv", "en") else "fi",
+        language=_language(locale),
         requested_on=helsinki_day(now),
     )
     try:
@@ -528,12 +537,7 @@ def request_results(
             session.add(row)
             session.flush()
     except IntegrityError:
-        found = session.scalar(
-            select(SurveyResultsRequest).where(
-                SurveyResultsRequest.survey_id == survey_id,
-                SurveyResultsRequest.email_key == clean.lower(),
-            )
-        )
+        found = find()
         if found is None:
             raise
         return found
@@ -543,8 +547,17 @@ def request_results(
 # --- saved progress ---------------------------------------------------------------------------
 
 
-def _link_lifetime(survey: Survey, now: dt.datetime) -> dt.timedelta:
-    return max(survey.closes_at + LINK_GRACE - now, dt.timedelta(days=1))
+def _issue_link(
+    session: Session, survey: Survey, *, purpose: str, subject_id: int, now: dt.datetime
+) -> str:
+    """A link token working until a week after the survey closes (a day at least)."""
+    return tokens.issue_link(
+        session,
+        purpose=purpose,
+        subject_id=subject_id,
+        lifetime=max(survey.closes_at + LINK_GRACE - now, dt.timedelta(days=1)),
+        now=now,
+    )
 
 
 def start_progress(
@@ -569,13 +582,7 @@ def start_progress(
     )
     session.add(progress)
     session.flush()
-    return tokens.issue_link(
-        session,
-        purpose=PROGRESS,
-        subject_id=progress.id,
-        lifetime=_link_lifetime(survey, now),
-        now=now,
-    )
+    return _issue_link(session, survey, purpose=PROGRESS, subject_id=progress.id, now=now)
 
 
 def load_progress(
@@ -689,7 +696,7 @@ def invite(
                 email=email,
                 email_key=key,
                 name=name,
-                language=language if language in ("fi", "sv", "en") else "fi",
+                language=_language(language),
                 invited_at=now,
             )
         )
@@ -724,13 +731,7 @@ def issue_invitation_link(
 ) -> str:
     """A new personal link token for the invitation, working until a week after the survey
     closes (make the URL with tasks.invitation_url)."""
-    return tokens.issue_link(
-        session,
-        purpose=INVITATION,
-        subject_id=invitation.id,
-        lifetime=_link_lifetime(survey, now),
-        now=now,
-    )
+    return _issue_link(session, survey, purpose=INVITATION, subject_id=invitation.id, now=now)
 
 
 def invitation_for(
@@ -765,7 +766,7 @@ def invitation_for(
         email=clean,
         email_key=clean.lower(),
         name=name[:200],
-        language=language if language in ("fi", "sv", "en") else "fi",
+        language=_language(language),
         invited_at=now,
     )
     try:
@@ -928,17 +929,3 @@ def send_reminders(
         invitation.reminded_at = now
     session.flush()
     return len(due)
-
-
-def reminders_due(session: Session, survey_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count(SurveyInvitation.id)).where(
-                SurveyInvitation.survey_id == survey_id,
-                SurveyInvitation.sent_at.is_not(None),
-                SurveyInvitation.reminded_at.is_(None),
-                SurveyInvitation.answered.is_(False),
-            )
-        )
-        or 0
-    )

@@ -146,8 +146,9 @@ def create_survey() -> str | Response:
 @redisplay_on_csrf_error
 def edit_survey(survey_id: int) -> str | Response:
     survey = managed_survey(survey_id)
-    form = SurveyForm(data=services.settings_of(survey))
-    form.follows.choices = _follows_choices(services.settings_of(survey)["follows"])
+    settings = services.settings_of(survey)
+    form = SurveyForm(data=settings)
+    form.follows.choices = _follows_choices(settings["follows"])
     if form.validate_on_submit() and _follows_offered(form):
         try:
             services.update_survey(db.session, survey_id, form.values(), now=utcnow())
@@ -277,17 +278,19 @@ def _people_choices() -> list[SelectChoice]:
 
 
 def _invitations_page(survey: Survey, form: InviteForm, status: int = 200) -> Any:
-    answered, invited = services.answered_counts(db.session, survey.id)
     invitations = services.list_invitations(db.session, survey.id)
+    # The counts come from the list shown anyway, not from more queries.
     body = render_template(
         "surveys/staff_invitations.html",
         survey=survey,
         form=form,
         invitations=invitations,
         unsent=sum(1 for i in invitations if i.sent_at is None),
-        reminders_due=services.reminders_due(db.session, survey.id),
-        answered=answered,
-        invited=invited,
+        reminders_due=sum(
+            1 for i in invitations if i.sent_at and not i.reminded_at and not i.answered
+        ),
+        answered=sum(1 for i in invitations if i.answered),
+        invited=len(invitations),
         state=survey.state(utcnow()),
         confirm=ConfirmForm(),
     )
@@ -419,9 +422,10 @@ def enter_paper_answer(survey_id: int) -> Any:
 
 
 def _pages(schema: dict[str, Any], layout: str) -> list[list[dict[str, Any]]]:
-    """The schema's items split into pages: everything on one page, or one question per page
-    with each information block on the page of the question after it."""
-    items = engine.validate_schema(schema)["questions"]
+    """The items of a form class's normalised `form_schema` split into pages: everything on one
+    page, or one question per page with each information block on the page of the question
+    after it."""
+    items = schema["questions"]
     if layout != PAGED:
         return [items]
     pages: list[list[dict[str, Any]]] = []
@@ -667,10 +671,15 @@ def _show_invalid(
         return _render(survey, form, page=page, now=now, status=422)
     token = _keep(survey, form, answers, page=wrong, now=now)
     db.session.commit()
-    other = _answer_form(
-        survey,
-        bound=False,
-        data={**answers, "progress": token, "invitation": form.invitation.data or ""},
+    # The same form class again: no second load of the form or check of its schema.
+    other = type(form)(
+        formdata=None,
+        data={
+            "submission_key": new_submission_key(),
+            **answers,
+            "progress": token,
+            "invitation": form.invitation.data or "",
+        },
     )
     show_errors(other, error)
     return _render(survey, other, page=wrong, now=now, status=422)
