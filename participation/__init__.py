@@ -65,6 +65,7 @@ def _register_blueprints(app: Flask) -> None:
     from participation.accounts import bp as accounts_bp
     from participation.core import bp as core_bp
     from participation.digests import bp as digests_bp
+    from participation.evenings import bp as evenings_bp
     from participation.events import bp as events_bp
     from participation.formbuilder import bp as formbuilder_bp
     from participation.mail import bp as mail_bp
@@ -82,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
         rounds_bp,
         events_bp,
         surveys_bp,
+        evenings_bp,
         digests_bp,
         mail_bp,
     ):

@@ -51,6 +51,16 @@ def load_config(instance: Path) -> dict:
         "EVENT_REGISTRATION_RATE_LIMIT": os.environ.get(
             "EVENT_REGISTRATION_RATE_LIMIT", "20 per minute"
         ),
+        # Generous: a room or a school answering at once shares one address.
+        "SURVEY_ANSWER_RATE_LIMIT": os.environ.get("SURVEY_ANSWER_RATE_LIMIT", "60 per minute"),
+        # Keyed by the phone's cookie, not the address: a whole room shares one network.
+        "LIVE_VOTE_RATE_LIMIT": os.environ.get("LIVE_VOTE_RATE_LIMIT", "30 per minute"),
+        # Autosaves per facilitator's link (a keystroke pause each; several devices per link).
+        "FACILITATOR_NOTE_RATE_LIMIT": os.environ.get(
+            "FACILITATOR_NOTE_RATE_LIMIT", "300 per minute"
+        ),
+        # Public theme proposals per address (votes on themes are keyed by the browser).
+        "THEME_PROPOSAL_RATE_LIMIT": os.environ.get("THEME_PROPOSAL_RATE_LIMIT", "10 per hour"),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", secure),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

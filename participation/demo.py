@@ -48,6 +48,7 @@ def load_demo(session: Session, *, now: dt.datetime) -> str:
 
 def _extra_loaders() -> list:
     """Each capability's demo content, in dependency order; each returns how many rows it added."""
+    from participation.evenings.demo import load_demo as evenings_demo
     from participation.events.demo import load_demo as events_demo
     from participation.formbuilder.demo import load_demo as formbuilder_demo
     from participation.privacy.demo import load_demo as privacy_demo
@@ -62,4 +63,5 @@ def _extra_loaders() -> list:
         rounds_demo,
         events_demo,
         surveys_demo,
+        evenings_demo,
     ]

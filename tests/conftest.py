@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -95,6 +96,33 @@ def make_test_app(tmp: Path, url: str, **extra: Any) -> Flask:
     app = create_app(config)
     app.test_client_class = Client
     return app
+
+
+@contextmanager
+def committed_app(
+    tmp_path_factory: pytest.TempPathFactory, name: str, **config: Any
+) -> Iterator[Flask]:
+    """An app on a database of its own, migrated, for tests whose threads commit on separate
+    connections (races). CSRF is off; the rate limits a race needs lifted come in `config`
+    (not RATELIMIT_ENABLED=False: the limiter is shared by every app of the test session)."""
+    tmp = tmp_path_factory.mktemp(name)
+    url = database_url(tmp, name)
+    reset_database(url)
+    app = make_test_app(tmp, url, WTF_CSRF_ENABLED=False, **config)
+    migrate.upgrade(app)
+    try:
+        yield app
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
+def in_app(app: Flask, fn: Callable[[], Any]) -> Any:
+    """`fn()` in an app context of `app`, its session removed afterwards."""
+    with app.app_context():
+        try:
+            return fn()
+        finally:
+            database.session.remove()
 
 
 @pytest.fixture(scope="session")

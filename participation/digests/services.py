@@ -50,15 +50,27 @@ class DigestKind:
     template: str
     # (session, subject id, language) -> the template's plain-data context
     build_context: Callable[[Session, int, str], dict[str, Any]]
+    # (session, subject id) -> the staff user who created the subject (may follow its mailings)
+    owner_of: Callable[[Session, int], int | None] | None = None
 
 
 KINDS: dict[str, DigestKind] = {}
 
 
 def register_kind(
-    kind: str, template: str, build_context: Callable[[Session, int, str], dict[str, Any]]
+    kind: str,
+    template: str,
+    build_context: Callable[[Session, int, str], dict[str, Any]],
+    owner_of: Callable[[Session, int], int | None] | None = None,
 ) -> None:
-    KINDS[kind] = DigestKind(template, build_context)
+    KINDS[kind] = DigestKind(template, build_context, owner_of)
+
+
+def _round_owner(session: Session, round_id: int) -> int | None:
+    from participation.rounds.models import Round
+
+    round_ = session.get(Round, round_id)
+    return round_.created_by_id if round_ else None
 
 
 register_kind(
@@ -67,6 +79,7 @@ register_kind(
     lambda session, subject_id, language: build_round_context(
         session, subject_id, language=language
     ),
+    _round_owner,
 )
 
 
@@ -429,16 +442,15 @@ def mailing_progress(session: Session, mailing_id: int) -> dict[str, Any]:
 
 
 def subject_owner_id(session: Session, digest_id: int | None) -> int | None:
-    """Who created the thing a digest is of (a round's creator), for the permission check."""
+    """Who created the thing a digest is of (a round's, a survey's or an event's creator), for
+    the permission check; None when unknown (then only coordinators may follow it)."""
     if digest_id is None:
         return None
     digest = session.get(Digest, digest_id)
-    if digest is None or digest.kind != ROUND:
+    kind = KINDS.get(digest.kind) if digest is not None else None
+    if digest is None or kind is None or kind.owner_of is None:
         return None
-    from participation.rounds.models import Round
-
-    round_ = session.get(Round, digest.subject_id)
-    return round_.created_by_id if round_ else None
+    return kind.owner_of(session, digest.subject_id)
 
 
 def list_mailings(session: Session, *, limit: int = 10) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@ events' own retention. A registration outlives its person as a number: erasure a
 remove who it was and their answers, and keep the seat, the group and the attendance, so the
 event's figures stay right.
 
-Imported by participation.privacy.services, so this module imports no privacy code.
+Registers itself with participation.privacy.registry when its package is imported.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import forms as engine
 from participation import tokens
 from participation.events.models import Event, EventGroup, Registration
 from participation.formbuilder.models import FormDefinition, FormResponse
+from participation.privacy import registry
 from participation.register.models import Association, Person
 
 # The same purpose as participation.events.services.MANAGE_PURPOSE (not imported from there:
@@ -84,17 +85,17 @@ def erase_event_registrations(session: Session, person: Person, now: dt.datetime
     }
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.datetime | dt.date) else value
 
 
-def _labelled(form: FormDefinition | None, answers: dict[str, Any]) -> list[dict[str, Any]]:
+def labelled_answers(form: FormDefinition | None, answers: dict[str, Any]) -> list[dict[str, Any]]:
     """Answers with their question's label (in Finnish), in the form's order."""
     questions = form.questions if form is not None else []
     labels = {q["key"]: engine.text(q.get("label"), "fi") or q["key"] for q in questions}
     order = {key: n for n, key in enumerate(labels)}
     return [
-        {"question": labels.get(key, key), "answer": _plain(value)}
+        {"question": labels.get(key, key), "answer": plain_value(value)}
         for key, value in sorted(answers.items(), key=lambda kv: order.get(kv[0], len(order)))
     ]
 
@@ -146,8 +147,8 @@ def export_event_registrations(session: Session, person: Person) -> dict[str, An
         rows.append(
             {
                 "event": event.title if event else None,
-                "starts_at": _plain(event.starts_at) if event else None,
-                "ends_at": _plain(event.ends_at) if event else None,
+                "starts_at": plain_value(event.starts_at) if event else None,
+                "ends_at": plain_value(event.ends_at) if event else None,
                 "place": event.place if event else None,
                 "status": registration.status,
                 "name": registration.name,
@@ -158,15 +159,15 @@ def export_event_registrations(session: Session, person: Person) -> dict[str, An
                 "seats": registration.seats,
                 "name_public": registration.name_public,
                 "answers": (
-                    _labelled(forms.get(response.form_id), dict(response.answers or {}))
+                    labelled_answers(forms.get(response.form_id), dict(response.answers or {}))
                     if response
                     else []
                 ),
                 "attended": registration.attended_at is not None,
-                "registered_at": _plain(registration.created_at),
-                "promoted_at": _plain(registration.promoted_at),
-                "cancelled_at": _plain(registration.cancelled_at),
-                "attended_at": _plain(registration.attended_at),
+                "registered_at": plain_value(registration.created_at),
+                "promoted_at": plain_value(registration.promoted_at),
+                "cancelled_at": plain_value(registration.cancelled_at),
+                "attended_at": plain_value(registration.attended_at),
                 "source": registration.source,
             }
         )
@@ -194,3 +195,10 @@ def anonymise_expired_events(session: Session, now: dt.datetime, days: int) -> d
         event.anonymised_at = now
     session.flush()
     return {"events_anonymised": len(events), "event_registrations": anonymised}
+
+
+registry.register(
+    exporter=export_event_registrations,
+    eraser=erase_event_registrations,
+    retention=anonymise_expired_events,
+)

@@ -828,6 +828,10 @@ def send_invitations(
         raise WrongState(_("The event is over; invitations are no longer sent."))
     if event.published_at is None:
         raise WrongState(_("Publish the event first: the invitation links to its public page."))
+    # Imported here: the evenings package builds on events, not the other way round.
+    from participation.evenings.planning import programme as evening_programme
+
+    programme = evening_programme(session, event_id)
     sent, without = 0, []
     for invitation, association in list_invitations(session, event_id):
         if invitation.sent_at is not None:
@@ -858,6 +862,7 @@ def send_invitations(
             is_open=event.is_open(now),
             allow_party=event.allow_party,
             link=link,
+            programme=programme,
         )
         sent += 1
     session.flush()

@@ -36,10 +36,11 @@ from sqlalchemy.orm import Session
 
 from participation import tokens
 from participation.errors import Conflict, Invalid, NotFound
-from participation.events import privacy as events_privacy
 from participation.mail.models import FAILED, QUEUED, SENDING, OutboxMessage
 from participation.mail.services import queue_mail
+from participation.privacy import registry
 from participation.privacy.models import Consent, ConsentText, ErasureLog
+from participation.privacy.registry import Counts, Eraser, Exporter
 from participation.register.models import (
     LANGUAGES,
     Association,
@@ -47,7 +48,6 @@ from participation.register.models import (
     Person,
     representation,
 )
-from participation.rounds import privacy as rounds_privacy
 
 LINK_PURPOSE = "privacy"
 REGISTER_CONSENT = "register"
@@ -55,12 +55,6 @@ KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 MAX_TEXT = 20_000
 # What erased text is replaced with; plain data, not UI text, so it is not translated.
 ERASED = "[erased]"
-
-Counts = dict[str, int]
-
-
-Eraser = Callable[[Session, Person, dt.datetime], Counts]
-Exporter = Callable[[Session, Person], dict[str, Any]]
 
 
 # --- Consents ------------------------------------------------------------------------------
@@ -373,17 +367,13 @@ def _export_history(session: Session, person: Person) -> dict[str, Any]:
     }
 
 
-EXPORTERS: list[Exporter] = [
-    _export_associations,
-    _export_consents,
-    _export_messages,
-    _export_history,
-    rounds_privacy.export_round_participation,
-    events_privacy.export_event_registrations,
-]
+# The register's own sections first; the capabilities' follow as they registered (the list is
+# the registry's, so a capability imported later still lands in it).
+EXPORTERS: list[Exporter] = registry.EXPORTERS
+EXPORTERS[:0] = [_export_associations, _export_consents, _export_messages, _export_history]
 """What the person's download holds, section by section. Each exporter returns a dict of
-sections for the JSON file. A later capability that stores something about a person (comments,
-registrations, survey answers) adds its exporter here, next to its eraser in ERASERS."""
+sections for the JSON file. A capability that stores something about a person (comments,
+registrations, survey answers) registers its exporter with its eraser (privacy.registry)."""
 
 
 def export_person(session: Session, person: Person, now: dt.datetime) -> dict[str, Any]:
@@ -552,20 +542,19 @@ def _erase_links(session: Session, person: Person, now: dt.datetime) -> Counts:
     return {"links": result.rowcount or 0}
 
 
-ERASERS: list[Eraser] = [
+ERASERS: list[Eraser] = registry.ERASERS
+ERASERS[:0] = [
     _erase_consents,
     _erase_association_data,
     _erase_history_mentions,
     _erase_messages,
     _erase_links,
-    rounds_privacy.erase_round_participants,
-    events_privacy.erase_event_registrations,
 ]
 """Run in order by erase_person before the person row is deleted. Each eraser removes, or
 anonymises, its capability's rows about the person (what they contributed stays, without who) and
 returns counts for the anonymous erasure log. A later capability that stores something about a
-person (comments, registrations, survey answers) adds its eraser here, and its exporter to
-EXPORTERS; a row that points at person.id must not be left pointing at it."""
+person (comments, registrations, survey answers) registers its eraser and exporter
+(privacy.registry); a row that points at person.id must not be left pointing at it."""
 
 
 def erase_person(
@@ -674,14 +663,12 @@ def run_retention(session: Session, days: int, now: dt.datetime) -> Counts:
     for person_id in session.scalars(_stale_people(cutoff)).all():
         for key, value in erase_person(session, person_id, now, log=False).items():
             counts[key] = counts.get(key, 0) + value
-    for key, value in rounds_privacy.anonymise_expired_rounds(session, now).items():
-        counts[key] = counts.get(key, 0) + value
-    for key, value in events_privacy.anonymise_expired_events(session, now, days).items():
-        counts[key] = counts.get(key, 0) + value
-    if any(
-        counts.get(key)
-        for key in ("people", "messages_deleted", "round_participants", "event_registrations")
-    ):
+    for retention in registry.RETENTION:
+        for key, value in retention(session, now, days).items():
+            counts[key] = counts.get(key, 0) + value
+    # Anything removed is logged (a count of anonymised rounds or events alone is not).
+    removed = {key: value for key, value in counts.items() if not key.endswith("_anonymised")}
+    if any(removed.values()):
         session.add(ErasureLog(erased_at=now, reason="retention", counts=counts))
     session.flush()
     return counts

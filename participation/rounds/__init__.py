@@ -3,4 +3,4 @@ from flask import Blueprint
 bp = Blueprint("rounds", __name__)
 
 # Participant pages and round set-up; the staff's review of comments (decisions, hiding, export).
-from participation.rounds import review_views, views  # noqa: E402,F401  (routes attach to bp)
+from participation.rounds import privacy, review_views, views  # noqa: E402,F401  (routes attach to bp)

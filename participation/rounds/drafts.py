@@ -77,7 +77,9 @@ def _only_absolute_links(tag: str, attribute: str, value: str) -> str | None:
 _LINK_PREFIXES = ("http://", "https://", "mailto:")
 
 
-def _clean(fragment: str, tags: set[str]) -> str:
+def clean_html(fragment: str, tags: set[str]) -> str:
+    """`fragment` cut down to `tags`: no scripts, styles or handlers; links only to http(s)
+    and mailto, marked nofollow (also the evening summary's sanitiser)."""
     return nh3.clean(
         fragment,
         tags=tags,
@@ -93,7 +95,7 @@ def _clean(fragment: str, tags: set[str]) -> str:
 def sanitise(fragment: str) -> str:
     """HTML cut down to what a section body may hold: no images, styles, scripts or handlers;
     links only to http(s) and mailto, marked nofollow."""
-    return _clean(fragment, BODY_TAGS)
+    return clean_html(fragment, BODY_TAGS)
 
 
 # --- reading a document ---------------------------------------------------------------------
@@ -227,7 +229,7 @@ def anchor_for(text: str, taken: set[str]) -> str:
 def split_sections(raw_html: str) -> tuple[list[ParsedSection], str]:
     """Sections from HTML: one per top heading, the text before the first one an introduction.
     Returns the sections and the document's title when a lone h1 stood above h2 sections."""
-    cleaned = _clean(raw_html, SPLIT_TAGS)
+    cleaned = clean_html(raw_html, SPLIT_TAGS)
     levels, h1_is_title = _top_levels(cleaned)
     splitter = _Splitter(levels)
     splitter.feed(cleaned)

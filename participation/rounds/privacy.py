@@ -2,7 +2,7 @@
 participants, and the rounds' own retention. A comment outlives its author: erasure and
 retention anonymise the participant and keep what they said.
 
-Imported by participation.privacy.services, so this module imports no privacy code.
+Registers itself with participation.privacy.registry when its package is imported.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from participation import tokens
 from participation.digests.models import PENDING, READY, Digest
+from participation.privacy import registry
 from participation.register.models import Association, Person
 from participation.rounds.models import Comment, Participant, Round, Section
 
@@ -171,3 +172,10 @@ def anonymise_expired_rounds(session: Session, now: dt.datetime) -> dict[str, in
         round_.anonymised_at = now
     session.flush()
     return {"rounds_anonymised": len(rounds), "round_participants": anonymised}
+
+
+registry.register(
+    exporter=export_round_participation,
+    eraser=erase_round_participants,
+    retention=lambda session, now, _days: anonymise_expired_rounds(session, now),
+)

@@ -157,7 +157,12 @@ def _build(session: Session, subject_id: int, language: str) -> dict[str, Any]:
     return build_survey_context(session, subject_id, language=language)
 
 
-digests.register_kind(SURVEY, TEMPLATE, _build)
+def _owner(session: Session, survey_id: int) -> int | None:
+    survey = session.get(Survey, survey_id)
+    return survey.created_by_id if survey else None
+
+
+digests.register_kind(SURVEY, TEMPLATE, _build, _owner)
 
 
 # --- publishing -------------------------------------------------------------------------------

@@ -535,7 +535,7 @@ def continue_survey(slug: str, token: str) -> Any:
 
 
 def _answer_limit() -> str:
-    return current_app.config.get("SURVEY_ANSWER_RATE_LIMIT", "60 per minute")
+    return current_app.config["SURVEY_ANSWER_RATE_LIMIT"]
 
 
 def _invitation_key(survey: Survey) -> str:

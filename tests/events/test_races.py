@@ -19,13 +19,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from participation import migrate
 from participation.db import write_intent
 from participation.events import services
 from participation.events.models import CANCELLED, CONFIRMED, WAITLISTED, Event, Registration
 from participation.extensions import db
 from participation.mail.models import OutboxMessage
-from tests.conftest import database_url, make_test_app, reset_database
+from tests.conftest import committed_app, in_app
 from tests.events import factories as f
 
 THREADS = 200
@@ -35,26 +34,21 @@ RACE_WINDOW = 0.002
 
 @pytest.fixture(scope="module")
 def race_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    tmp = tmp_path_factory.mktemp("races")
-    url = database_url(tmp, "races")
-    reset_database(url)
-    app = make_test_app(
-        tmp,
-        url,
-        WTF_CSRF_ENABLED=False,
-        # Not RATELIMIT_ENABLED=False: the limiter is shared by every app of the test session.
+    with committed_app(
+        tmp_path_factory,
+        "races",
         EVENT_REGISTRATION_RATE_LIMIT="1000000 per minute",
         # Mails stay queued in the outbox (counted below) instead of being sent per request.
         QUEUE_IMMEDIATE=False,
         QUEUE_URL="memory://",
-    )
-    migrate.upgrade(app)
-    with app.app_context():
-        services.ensure_event_consent_text(db.session, dt.datetime.now(dt.UTC))
-        db.session.commit()
-        db.session.remove()
-    yield app
-    app.extensions["db_engine"].dispose()
+    ) as app:
+
+        def consent_text() -> None:
+            services.ensure_event_consent_text(db.session, dt.datetime.now(dt.UTC))
+            db.session.commit()
+
+        in_app(app, consent_text)
+        yield app
 
 
 @pytest.fixture(autouse=True)
@@ -69,14 +63,6 @@ def _patient_lock_and_a_wide_window(monkeypatch: pytest.MonkeyPatch) -> None:
         return seats
 
     monkeypatch.setattr(services, "availability", slow_availability)
-
-
-def _in_app(app: Flask, fn: Callable[[], Any]) -> Any:
-    with app.app_context():
-        try:
-            return fn()
-        finally:
-            db.session.remove()
 
 
 def _event(
@@ -101,7 +87,7 @@ def _event(
         db.session.commit()
         return event.id, event.slug, group.id if group else None
 
-    return _in_app(app, make)
+    return in_app(app, make)
 
 
 def _run_threads(count: int, work: Callable[[int], Any]) -> tuple[list[Any], list[BaseException]]:
@@ -165,7 +151,7 @@ def _rows(app: Flask, event_id: int, *, new_only: bool = True) -> list[Registrat
             query = query.where(Registration.email.like("kilpailija%"))
         return list(db.session.scalars(query.order_by(Registration.id)))
 
-    return _in_app(app, load)
+    return in_app(app, load)
 
 
 def _assert_fifty_then_waitlist(app: Flask, event_id: int, capacity_left: int) -> None:
@@ -183,7 +169,7 @@ def _assert_fifty_then_waitlist(app: Flask, event_id: int, capacity_left: int) -
         ).all()
         return dict(found)
 
-    counts = _in_app(app, mails)
+    counts = in_app(app, mails)
     assert counts == {
         "event_confirmation": capacity_left,
         "event_waitlisted": THREADS - capacity_left,
@@ -233,7 +219,7 @@ def test_ten_identical_submissions_give_one_registration(race_app: Flask) -> Non
             select(func.count(OutboxMessage.id)).where(OutboxMessage.recipient == address)
         )
 
-    assert _in_app(race_app, confirmations) == 1
+    assert in_app(race_app, confirmations) == 1
 
 
 def test_cancellations_racing_two_promotion_jobs(race_app: Flask) -> None:
@@ -260,7 +246,7 @@ def test_cancellations_racing_two_promotion_jobs(race_app: Flask) -> None:
         db.session.commit()
         return event.id, confirmed, waitlisted
 
-    event_id, confirmed, waitlisted = _in_app(race_app, make)
+    event_id, confirmed, waitlisted = in_app(race_app, make)
 
     def work(n: int) -> Any:
         def run() -> Any:
@@ -276,7 +262,7 @@ def test_cancellations_racing_two_promotion_jobs(race_app: Flask) -> None:
                 db.session.commit()
                 return len(result)
 
-        return _in_app(race_app, run)
+        return in_app(race_app, run)
 
     results, errors = _run_threads(2 + cancelling, work)
 
@@ -302,7 +288,7 @@ def test_cancellations_racing_two_promotion_jobs(race_app: Flask) -> None:
         )
         return taken, statuses, mails
 
-    taken, statuses, mails = _in_app(race_app, state)
+    taken, statuses, mails = in_app(race_app, state)
     assert taken == capacity
     assert [statuses[i] for i in confirmed[:cancelling]] == [CANCELLED] * cancelling
     assert [statuses[i] for i in waitlisted] == [CONFIRMED] * cancelling + [WAITLISTED] * (
@@ -339,14 +325,14 @@ def test_without_the_lock_the_race_goes_wrong(
             db.session.commit()
             return outcome.registration.status
 
-        return _in_app(race_app, run)
+        return in_app(race_app, run)
 
     _results, errors = _run_threads(THREADS, register)
 
     def taken() -> int:
         return services.seats_taken(db.session, event_id)
 
-    oversold = _in_app(race_app, taken) - 250
+    oversold = in_app(race_app, taken) - 250
     locked = [e for e in errors if "locked" in str(e).lower() or "deadlock" in str(e).lower()]
     if oversold <= 0 and not errors:
         pytest.skip("the race did not show on this run (no oversell, no error)")

@@ -228,3 +228,15 @@ def test_coordinator_publishes_from_the_route_and_sees_the_mailing(
     assert response.headers["Location"].endswith(f"/staff/mailings/{mailing.id}")
     assert enqueued == [mailing.digest_id]
     assert db.get(Digest, mailing.digest_id).kind == "survey"
+
+
+def test_the_surveys_creator_follows_its_mailing_and_another_contact_person_cannot(
+    client: Any, db: Any, login_as: Any, make_user: Any, now: dt.datetime
+) -> None:
+    owner = login_as("contact_person")
+    survey = f.make_survey(db, now=now, state="closed", creator_id=owner.id)
+    mailing = survey_digest.publish_results_digest(db, survey.id, now=now, staff_user_id=owner.id)
+    db.commit()
+    assert client.get(f"/staff/mailings/{mailing.id}").status_code == 200
+    login_as("contact_person", email="toinen@example.org")
+    assert client.get(f"/staff/mailings/{mailing.id}").status_code == 403

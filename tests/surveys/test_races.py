@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from participation import migrate, tokens
+from participation import tokens
 from participation.extensions import db
 from participation.surveys import services
 from participation.surveys.models import SurveyAnswer, SurveyInvitation
-from tests.conftest import database_url, make_test_app, reset_database
+from tests.conftest import committed_app, in_app
 from tests.surveys.factories import make_survey, question_keys
 
 THREADS = 8
@@ -26,28 +25,14 @@ QUESTIONS = [{"question_type": "short_text", "label_fi": "Terveiset", "required"
 
 @pytest.fixture(scope="module")
 def race_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    tmp = tmp_path_factory.mktemp("survey_races")
-    url = database_url(tmp, "survey_races")
-    reset_database(url)
-    app = make_test_app(
-        tmp,
-        url,
-        WTF_CSRF_ENABLED=False,
+    with committed_app(
+        tmp_path_factory,
+        "survey_races",
         SURVEY_ANSWER_RATE_LIMIT="1000000 per minute",
         QUEUE_IMMEDIATE=False,
         QUEUE_URL="memory://",
-    )
-    migrate.upgrade(app)
-    yield app
-    app.extensions["db_engine"].dispose()
-
-
-def _in_app(app: Flask, fn: Callable[[], Any]) -> Any:
-    with app.app_context():
-        try:
-            return fn()
-        finally:
-            db.session.remove()
+    ) as app:
+        yield app
 
 
 def _race(app: Flask, posts: list[tuple[str, dict[str, str]]]) -> list[int]:
@@ -74,7 +59,7 @@ def _race(app: Flask, posts: list[tuple[str, dict[str, str]]]) -> list[int]:
 
 
 def _count(app: Flask, survey_id: int) -> int:
-    return _in_app(
+    return in_app(
         app,
         lambda: db.session.scalar(
             select(func.count(SurveyAnswer.id)).where(SurveyAnswer.survey_id == survey_id)
@@ -88,7 +73,7 @@ def test_a_double_submit_stores_one_answer(race_app: Flask) -> None:
         db.session.commit()
         return survey.id, survey.slug, question_keys(db.session, survey)[0]
 
-    survey_id, slug, key = _in_app(race_app, make)
+    survey_id, slug, key = in_app(race_app, make)
     data = {key: "Kiitos", "submission_key": "s" * 32, "action": "send", "page": "0"}
     statuses = _race(race_app, [(f"/surveys/{slug}", data)] * THREADS)
     assert statuses == [302] * THREADS
@@ -110,7 +95,7 @@ def test_two_tabs_of_one_invitation_store_one_answer(race_app: Flask) -> None:
         db.session.commit()
         return survey.id, survey.slug, question_keys(db.session, survey)[0], token
 
-    survey_id, slug, key, token = _in_app(race_app, make)
+    survey_id, slug, key, token = in_app(race_app, make)
     posts = [
         (
             f"/surveys/{slug}",
