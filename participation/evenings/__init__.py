@@ -7,6 +7,7 @@ bp = Blueprint("evenings", __name__)
 from participation.evenings import (  # noqa: E402,F401
     notes_views,
     planning_views,
+    privacy,
     summary_views,
     vote_views,
 )

@@ -72,7 +72,6 @@ def test_staff_plan_the_programme_questions_and_a_theme(
     assert_accessible(page, "the evening's hub, planned")
 
     page.set_viewport_size({"width": 380, "height": 800})
-    page.screenshot(path="/tmp/evening-hub-phone.png", full_page=True)
     page.goto(f"/events/{slug}")
     expect(page.locator(".programme-list")).to_contain_text("Tervetuloa ja kahvit")
 
@@ -125,11 +124,16 @@ def test_propose_and_vote_on_the_event_page(
     )
     expect(button).to_have_attribute("aria-pressed", "true")
     # htmx puts the focus back on the new button (same id), so the keyboard user stays there.
-    page.wait_for_function(
-        f"document.activeElement && document.activeElement.id === 'theme-{rooms}-button'"
-    )
+    # Polled from Python: wait_for_function compiles its predicate in the page, which the CSP
+    # (no 'unsafe-eval') refuses.
+    wanted, focused = f"theme-{rooms}-button", ""
+    for _ in range(50):
+        focused = page.evaluate("() => document.activeElement ? document.activeElement.id : ''")
+        if focused == wanted:
+            break
+        page.wait_for_timeout(100)
+    assert focused == wanted
     assert_accessible(page, "event page after a vote")
-    page.screenshot(path="/tmp/evening-public.png", full_page=True)
 
     page.reload()
     expect(page.locator(f"#theme-{rooms}-button")).to_have_attribute("aria-pressed", "true")
