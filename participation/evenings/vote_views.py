@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Response,
@@ -296,7 +297,9 @@ def _cross_site() -> bool:
     if site is not None:
         return site not in ("same-origin", "none")
     origin = request.headers.get("Origin")
-    return origin is not None and origin.rstrip("/") != request.host_url.rstrip("/")
+    # The host only: behind a proxy that ends TLS the app may see http where the browser had
+    # https.
+    return origin is not None and urlsplit(origin).netloc != request.host
 
 
 @bp.post("/v/<code>")
