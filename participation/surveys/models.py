@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.db import Base, utcnow
@@ -101,12 +101,34 @@ class SurveyAnswer(Base):
     __table_args__ = (
         # A double click or two tabs with the same form store one answer.
         UniqueConstraint("survey_id", "submission_key", name="uq_survey_answer_submission"),
-        # One answer per invitation (identified surveys; anonymous ones never set it).
-        UniqueConstraint("survey_id", "invitation_id", name="uq_survey_answer_invitation"),
+        # One answer per invitation (identified surveys; anonymous ones never set it). Partial,
+        # like the two below: most answers (anonymous, live votes) leave these columns empty,
+        # and an index entry per empty value would only slow every answer's insert.
+        Index(
+            "uq_survey_answer_invitation",
+            "survey_id",
+            "invitation_id",
+            unique=True,
+            postgresql_where=text("invitation_id IS NOT NULL"),
+            sqlite_where=text("invitation_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_survey_answer_person_id",
+            "person_id",
+            postgresql_where=text("person_id IS NOT NULL"),
+            sqlite_where=text("person_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_survey_answer_category_id",
+            "category_id",
+            postgresql_where=text("category_id IS NOT NULL"),
+            sqlite_where=text("category_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique (survey_id, submission_key) index leads with it.
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
     response_id: Mapped[int] = mapped_column(
         ForeignKey("form_response.id", ondelete="CASCADE"), unique=True
     )
@@ -119,14 +141,10 @@ class SurveyAnswer(Base):
     )
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
-    person_id: Mapped[int | None] = mapped_column(
-        ForeignKey("person.id", ondelete="SET NULL"), index=True
-    )
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     # The respondent's association category, for filtering results (asked, or from the
     # register for an identified respondent); None when not known.
-    category_id: Mapped[int | None] = mapped_column(
-        ForeignKey("category.id", ondelete="SET NULL"), index=True
-    )
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id", ondelete="SET NULL"))
     # Typed in by staff from paper (also FormResponse.source == "paper").
     entered_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_user.id", ondelete="SET NULL")

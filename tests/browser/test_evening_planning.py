@@ -117,6 +117,19 @@ def test_propose_and_vote_on_the_event_page(
             if r.theme.title == "Tilat iltakäyttöön"
         )
     button = page.locator(f"#theme-{rooms}-button")
+    # The proposal re-rendered the list: wait until htmx has taken over its new forms (a key
+    # pressed sooner posts the plain form and reloads the page, as without JavaScript).
+    form, taken_over = f"#theme-{rooms}-vote form", False
+    for _ in range(50):
+        taken_over = page.evaluate(
+            "f => { const d = document.querySelector(f)['htmx-internal-data'];"
+            " return !!(d && d.initHash); }",
+            form,
+        )
+        if taken_over:
+            break
+        page.wait_for_timeout(100)
+    assert taken_over
     button.focus()
     page.keyboard.press("Enter")
     expect(page.locator(f"#theme-{rooms}-vote")).to_contain_text(
