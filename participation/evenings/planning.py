@@ -330,8 +330,10 @@ class ThemeRow:
 
 def themes(session: Session, event_id: int, *, include_hidden: bool) -> list[ThemeRow]:
     """The event's themes with their vote counts, most votes first (then oldest first)."""
+    # Counted for this event's themes only, not over every evening's votes.
     votes = (
         select(ThemeVote.theme_id, func.count(ThemeVote.id).label("n"))
+        .where(ThemeVote.theme_id.in_(select(Theme.id).where(Theme.event_id == event_id)))
         .group_by(ThemeVote.theme_id)
         .subquery()
     )
