@@ -212,20 +212,28 @@ class BareClient(Client):
 
 
 def serve(app_spec: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """Start gunicorn and return once every worker has loaded the app (bench/gunicorn_ready.py):
+    the port answers from the master's first moment, but a worker still importing the app
+    serves nothing, and that import is no part of the throughput measured."""
     port = free_port()
+    ready = Path(tempfile.mkdtemp(prefix="bench-ready-"))
     command = [
         sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind",
         f"127.0.0.1:{port}", "--backlog", "2048", "--log-level", "warning",
+        "--config", str(ROOT / "bench" / "gunicorn_ready.py"),
         "--pythonpath", f"{ROOT},{ROOT / 'bench'}", *os.environ.get("BENCH_GUNICORN_ARGS", "").split(), app_spec,
     ]  # fmt: skip
-    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, port
-        except OSError:
-            time.sleep(0.1)
+    process = subprocess.Popen(
+        command, env={**os.environ, **env, "BENCH_READY_DIR": str(ready)}, cwd=ROOT
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if len(list(ready.iterdir())) >= WORKERS:
+            shutil.rmtree(ready, ignore_errors=True)
+            return process, port
+        time.sleep(0.1)
     process.kill()
+    shutil.rmtree(ready, ignore_errors=True)
     raise RuntimeError(f"{app_spec} did not start")
 
 

@@ -9,7 +9,18 @@ from contextvars import ContextVar
 from typing import Any
 
 from flask import current_app, request
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    MetaData,
+    Table,
+    bindparam,
+    cast,
+    create_engine,
+    event,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -101,6 +112,41 @@ def set_write_intent(value: bool) -> None:
 def write_intent() -> Iterator[None]:
     """Transactions begun inside take SQLite's write lock when they begin (no-op elsewhere)."""
     reset = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(reset)
+
+
+def guarded_insert(
+    table: Table, values: list[tuple[str, str, Any]], *where: Any, typed: bool
+) -> Any:
+    """INSERT INTO table (columns) SELECT :params WHERE <where> RETURNING table.id: a row
+    stored only while the guards hold, checked in the same statement as the write, so nothing
+    need be read first. `values` are (column, parameter name, type); `typed` casts them for
+    PostgreSQL, which cannot tell the types of bare parameters in a SELECT list (on SQLite a
+    CAST would change them)."""
+
+    def value(name: str, type_: Any) -> Any:
+        param = bindparam(name, type_=type_)
+        return cast(param, type_) if typed else param
+
+    return (
+        insert(table)
+        .from_select(
+            [column for column, _, _ in values],
+            select(*(value(name, type_) for _, name, type_ in values)).where(*where),
+        )
+        .returning(table.c.id)
+    )
+
+
+@contextlib.contextmanager
+def read_only() -> Iterator[None]:
+    """Transactions begun inside are plain (deferred) ones, also in a POST: for reading what a
+    write will need without holding SQLite's one write lock meanwhile. Commit (or roll back)
+    the reads before leaving, so the write that follows begins a transaction of its own."""
+    reset = _write_intent.set(False)
     try:
         yield
     finally:

@@ -9,16 +9,18 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from babel import support
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, abort, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
+from limits import RateLimitItem, parse
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, SecurityError
 from wtforms.form import BaseForm
 from wtforms.i18n import messages_path
 
 from participation.errors import DomainError, Invalid
-from participation.extensions import db
+from participation.extensions import db, limiter
 from participation.i18n import current_path, date_filter, datetime_filter
 from participation.tokens import LinkExpired
 
@@ -52,6 +54,28 @@ def typed_value_key(prefix: str, field: str = "email") -> Callable[[], str]:
         return f"{prefix}:" + (request.form.get(field, "").strip().lower()[:254] or "-")
 
     return key
+
+
+@functools.cache
+def _parsed_limit(text: str) -> RateLimitItem:
+    return parse(text)
+
+
+def within_rate_limit(limit: str) -> bool:
+    """Count this request against the view's per-address limit (`limit` as "20 per minute")
+    on the app limiter's storage directly: the decorator's machinery (limit resolution,
+    headers) was a tenth of a comment post. False when the address is over it."""
+    if not limiter.enabled:
+        return True
+    return limiter.limiter.hit(
+        _parsed_limit(limit), request.endpoint or "-", get_remote_address() or "-"
+    )
+
+
+def check_rate_limit(limit: str) -> None:
+    """As within_rate_limit; raises TooManyRequests (429) when the address is over it."""
+    if not within_rate_limit(limit):
+        abort(429)
 
 
 def absolute_url(endpoint: str, **values: Any) -> str:

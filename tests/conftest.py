@@ -26,6 +26,28 @@ from participation.extensions import limiter
 TEST_PASSWORD = "correct horse battery"
 
 
+_run_lock: Any = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On PostgreSQL, one test run at a time per server: a second run (another checkout's, a
+    colleague's) would drop the schema under the first. It waits here for the first to end."""
+    import os
+
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url or not url.startswith("postgresql"):
+        return
+    from sqlalchemy.engine import make_url
+
+    global _run_lock
+    admin = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = make_engine(
+        admin.set(database="postgres").render_as_string(False), isolation_level="AUTOCOMMIT"
+    )
+    _run_lock = engine.connect()  # held (and the lock with it) until the process ends
+    _run_lock.execute(text("SELECT pg_advisory_lock(727001)"))
+
+
 def reset_database(url: str) -> None:
     """Empty the test database so migrations really start from nothing."""
     if url.startswith("sqlite"):

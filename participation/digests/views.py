@@ -85,7 +85,7 @@ def _send_again(digest_ids: list[int]) -> None:
     for digest_id in digest_ids:
         tasks.render_digest(digest_id)
     if not digest_ids:
-        mail_tasks.deliver_outbox()
+        mail_tasks.kick_outbox()
 
 
 @bp.get("/digests/<int:digest_id>.pdf")

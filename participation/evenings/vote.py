@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 import forms as engine
-from participation.db import UTCDateTime
+from participation.db import UTCDateTime, guarded_insert
 from participation.errors import Conflict, Invalid, NotFound, WrongState
 from participation.evenings import planning
 from participation.evenings.models import REFUSE, SECOND_VOTE, LiveVote
@@ -395,26 +395,18 @@ _HAS_ANSWER = exists().where(
 
 
 def _first_response(typed: bool) -> Any:
-    """The response insert; `typed` casts the values for PostgreSQL, which cannot tell the
-    types of bare parameters in a SELECT list (on SQLite a CAST would change them)."""
-
-    def value(name: str, type_: Any) -> Any:
-        param = bindparam(name, type_=type_)
-        return cast(param, type_) if typed else param
-
-    return (
-        insert(_RESPONSE)
-        .from_select(
-            ["form_id", "answers", "schema_version", "source", "submitted_at"],
-            select(
-                value("form_id", Integer()),
-                value("answers", JSON()),
-                value("schema_version", Integer()),
-                value("source", String()),
-                value("submitted_at", UTCDateTime()),
-            ).where(_IS_OPEN, ~_HAS_ANSWER),
-        )
-        .returning(_RESPONSE.c.id)
+    return guarded_insert(
+        _RESPONSE,
+        [
+            ("form_id", "form_id", Integer()),
+            ("answers", "answers", JSON()),
+            ("schema_version", "schema_version", Integer()),
+            ("source", "source", String()),
+            ("submitted_at", "submitted_at", UTCDateTime()),
+        ],
+        _IS_OPEN,
+        ~_HAS_ANSWER,
+        typed=typed,
     )
 
 

@@ -44,6 +44,6 @@ def show_message(message_id: int) -> str:
 def retry_message(message_id: int) -> Response:
     services.retry_message(db.session, message_id, now=dt.datetime.now(dt.UTC))
     db.session.commit()
-    tasks.deliver_outbox()
+    tasks.kick_outbox()
     flash(_("The message was queued again."), "success")
     return redirect(url_for("mail.show_message", message_id=message_id))

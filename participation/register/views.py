@@ -213,7 +213,7 @@ def send_edit_link(association_id: int) -> Response:
         locale=current_locale(),
     )
     db.session.commit()
-    mail_tasks.deliver_outbox()
+    mail_tasks.kick_outbox()
     flash(_("An edit link was sent to %(email)s.", email=association.email), "success")
     return redirect(url_for("register.show_association", association_id=association_id))
 
@@ -528,7 +528,7 @@ def request_edit_link() -> str | Response:
             locale=current_locale(),
         )
         db.session.commit()
-        mail_tasks.deliver_outbox()  # called either way, so both answers take the same path
+        mail_tasks.kick_outbox()  # called either way, so both answers take the same path
         return redirect(url_for("register.show_link_sent"))
     return render_template("register/request_link.html", form=form)
 
@@ -561,7 +561,7 @@ def edit_by_link(token: str) -> str | Response | tuple[str, int]:
             return render_link_problem("register/link_problem.html", exc)
         else:
             db.session.commit()
-            mail_tasks.deliver_outbox()
+            mail_tasks.kick_outbox()
             flash(
                 _("Thank you! The information of %(name)s was saved.", name=association.name),
                 "success",

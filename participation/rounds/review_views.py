@@ -320,7 +320,7 @@ def send_round_reminders(round_id: int) -> Any:
         flash(exc.message, "error")
         return redirect(url_for("rounds.show_answered", round_id=round_.id))
     db.session.commit()
-    mail_tasks.deliver_outbox()
+    mail_tasks.kick_outbox()
     if result.sent:
         flash(
             ngettext(
