@@ -779,12 +779,18 @@ def author_label(name: str, name_public: bool, association: str | None) -> str:
     return association or _("a resident")
 
 
-def public_comments(session: Session, round_: Round) -> dict[int | None, list[PublicComment]]:
+_WHOLE_ROUND = object()  # public_comments: every section's, not one's
+
+
+def public_comments(
+    session: Session, round_: Round, section_id: Any = _WHOLE_ROUND
+) -> dict[int | None, list[PublicComment]]:
     """Visible comments (not hidden, not withdrawn) by section, oldest first; nothing when the
-    round's comments are for staff only. One query."""
+    round's comments are for staff only. One query; `section_id` (None: the whole draft's)
+    limits it to one place."""
     if not round_.comments_public:
         return {}
-    rows = session.execute(
+    query = (
         select(Comment, Participant.name, Participant.name_public, Association.name)
         .join(Participant, Participant.id == Comment.participant_id)
         .outerjoin(Association, Association.id == Participant.association_id)
@@ -794,7 +800,12 @@ def public_comments(session: Session, round_: Round) -> dict[int | None, list[Pu
             Comment.withdrawn_at.is_(None),
         )
         .order_by(Comment.created_at, Comment.id)
-    ).all()
+    )
+    if section_id is not _WHOLE_ROUND:
+        query = query.where(
+            Comment.section_id.is_(None) if section_id is None else Comment.section_id == section_id
+        )
+    rows = session.execute(query).all()
     grouped: dict[int | None, list[PublicComment]] = {}
     for comment, name, name_public, association in rows:
         grouped.setdefault(comment.section_id, []).append(
@@ -812,7 +823,7 @@ def public_comments(session: Session, round_: Round) -> dict[int | None, list[Pu
 def public_section_comments(
     session: Session, round_: Round, section_id: int | None
 ) -> list[PublicComment]:
-    return public_comments(session, round_).get(section_id, [])
+    return public_comments(session, round_, section_id).get(section_id, [])
 
 
 # --- the participant's own link -------------------------------------------------------------

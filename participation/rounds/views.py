@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,23 +22,24 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
 import forms as engine
 from participation.accounts.forms import ConfirmForm
-from participation.db import utcnow
+from participation.db import read_only, utcnow
 from participation.digests import services as digests
 from participation.errors import Invalid, NotFound, WrongState
-from participation.extensions import db, limiter
+from participation.extensions import db
 from participation.i18n import current_locale
 from participation.mail import tasks as mail_tasks
 from participation.pagination import Page, page_arg, page_size
 from participation.privacy import services as privacy
 from participation.register.distribution import list_invitable_associations
 from participation.register.forms import DistributionForm
-from participation.rounds import bp, drafts, services
+from participation.rounds import bp, drafts, quick, services
 from participation.rounds.forms import (
     CommentForm,
     DraftForm,
@@ -52,6 +54,7 @@ from participation.rounds.policy import can_manage, can_review, manage_required,
 from participation.tokens import LinkExpired, LinkInvalid
 from participation.web import (
     absolute_url,
+    check_rate_limit,
     is_htmx,
     redisplay_on_csrf_error,
     render_error,
@@ -350,7 +353,7 @@ def send_invitations(round_id: int) -> Response:
             flash(exc.message, "error")
         else:
             db.session.commit()
-            mail_tasks.deliver_outbox()
+            mail_tasks.kick_outbox()
             flash(result.sent_text(), "success")
             if result.without_email:
                 flash(result.without_email_text(), "error")
@@ -519,7 +522,7 @@ def _render_area(
 ) -> str:
     """The area alone for htmx; for a newly known participant, the other areas' "about you"
     blocks are replaced out of band, so no form asks again."""
-    if area.key != "answers":
+    if area.key != "answers" and round_.comments_public:
         area.comments = services.public_section_comments(
             db.session, round_, area.section.id if area.section else None
         )
@@ -538,7 +541,8 @@ def _render_area(
         round=round_,
         area=area,
         participant=participant,
-        consent_text=_consent_text(round_),
+        # Asked for only while the person is unknown.
+        consent_text="" if participant is not None else _consent_text(round_),
         oob_keys=others,
         in_place=True,
     )
@@ -582,8 +586,10 @@ def _section_of(round_: Round, section_id: int | None) -> Section | None:
 @bp.post("/rounds/<slug>/comments", defaults={"section_id": None})
 @bp.post("/rounds/<slug>/sections/<int:section_id>/comments")
 @redisplay_on_csrf_error
-@limiter.limit(_comment_limit)
 def post_comment(slug: str, section_id: int | None) -> Any:
+    check_rate_limit(_comment_limit())
+    if (answer := _quick_comment(slug, section_id)) is not None:
+        return answer
     now = utcnow()
     round_ = services.get_round_by_slug(db.session, slug, whole=False)
     section = _section_of(round_, section_id)
@@ -632,10 +638,83 @@ def post_comment(slug: str, section_id: int | None) -> Any:
     return _respond(round_, area, participant=participant, now=now, status=status)
 
 
+def _quick_comment(slug: str, section_id: int | None) -> Any:
+    """A remembered participant's comment stored by `quick` (see there), answered like the
+    full path answers it; None when the full path must take the post."""
+    remembered = [v for v in (session.get(SESSION_KEY) or {}).values() if isinstance(v, int)]
+    key = f"s{section_id}" if section_id is not None else "draft"
+    typed = request.form
+    if not remembered or (typed.get(f"{key}-homepage") or "").strip():
+        return None  # a new person, or the honeypot (the full path pretends to take it)
+    target = quick.find_target(db.session, slug, section_id, remembered)
+    if target is None:
+        return None
+    comment_id = quick.add_comment(
+        db.session,
+        target,
+        body=typed.get(f"{key}-body") or "",
+        submission_key=typed.get(f"{key}-submission_key") or "",
+        now=utcnow(),
+    )
+    if comment_id is None:
+        return None
+    if not is_htmx():
+        return redirect(url_for("rounds.show_round", slug=slug, sent=key) + f"#area-{key}")
+    if target.round.comments_public:  # the comments shown change with every post
+        with read_only():
+            return _render_thanks(target, key, new_submission_key(), generate_csrf())
+    # Otherwise the answer is the same for the same round, section, person and language but
+    # for the new form's key and token: rendered once, then filled in.
+    round_ = target.round
+    facts = (
+        round_.slug,
+        round_.max_comment_length,
+        target.section,
+        target.participant,
+        key,
+        current_locale(),
+    )
+    with _thanks_lock:
+        made = _thanks.get(facts)
+    if made is None:
+        made = _render_thanks(target, key, _KEY_MARK, _TOKEN_MARK)
+        with _thanks_lock:
+            if len(_thanks) > 1000:
+                _thanks.clear()
+            _thanks[facts] = made
+    return made.replace(_KEY_MARK, new_submission_key()).replace(_TOKEN_MARK, generate_csrf())
+
+
+# The short path's answers by everything they show (a change to any makes a new entry); the
+# marks are where each answer's own key and token go.
+_thanks: dict[tuple[Any, ...], str] = {}
+_thanks_lock = threading.Lock()
+_KEY_MARK, _TOKEN_MARK = "QUICK-KEY-MARK-4f1c", "QUICK-TOKEN-MARK-4f1c"
+
+
+def _render_thanks(target: quick.Target, key: str, submission_key: str, token: str) -> str:
+    fresh = CommentForm(prefix=key, formdata=None, data={"submission_key": submission_key})
+    fresh.association_id.choices = []
+    done = Area(key, request.path, target.section, fresh, thanks=True)  # type: ignore[arg-type]
+    if target.round.comments_public:
+        section_id = target.section.id if target.section else None
+        done.comments = services.public_section_comments(db.session, target.round, section_id)  # type: ignore[arg-type]
+    return render_template(
+        "rounds/_comment_area.html",
+        round=target.round,
+        area=done,
+        participant=target.participant,
+        consent_text="",
+        oob_keys=[],
+        in_place=True,
+        csrf_value=token,
+    )
+
+
 def _accepted(round_: Round, outcome: Any, participant: Any) -> tuple[Any, bool]:
     """After a stored comment or answers: mail the first confirmation, remember the person."""
     if outcome.new_participant:
-        mail_tasks.deliver_outbox()
+        mail_tasks.kick_outbox()
     newly_known = participant is None and outcome.participant is not None
     if outcome.participant is not None:
         _remember(round_, outcome.participant.id)
@@ -657,8 +736,8 @@ def _explain_closed(round_: Round, area: Area, now: dt.datetime) -> None:
 
 @bp.post("/rounds/<slug>/answers")
 @redisplay_on_csrf_error
-@limiter.limit(_comment_limit)
 def post_answers(slug: str) -> Any:
+    check_rate_limit(_comment_limit())
     now = utcnow()
     round_ = services.get_round_by_slug(db.session, slug)
     participant = _remembered(round_)
