@@ -1,12 +1,14 @@
 """Survey pages: the staff set-up (list, new, edit, copy, invitations, paper answers) and the
 public answering page /surveys/<slug> with its invitation link and thank-you page.
 
-Answering works as plain POSTs without JavaScript. A paged survey (one question per page)
-keeps the answers given so far in a SurveyProgress row, reached through a signed link token
-carried in a hidden field and in the /continue/ URL: back and forward then need no hidden copy
-of every other answer, "save and continue later" is the same link shown to the person, and
-every tab continuing one progress sends the same submission key (one answer). The row and its
-link are deleted when the answer is stored.
+Answering works as plain POSTs without JavaScript. A complete one-page answer through the
+public link takes the quick way (participation/surveys/answering.py: no form bound, one guarded
+insert); anything else, and whatever the quick way does not store, takes the full way. A paged
+survey (one question per page) keeps the answers given so far in a SurveyProgress row, reached
+through a signed link token carried in a hidden field and in the /continue/ URL: back and
+forward then need no hidden copy of every other answer, "save and continue later" is the same
+link shown to the person, and every tab continuing one progress sends the same submission key
+(one answer). The row and its link are deleted when the answer is stored.
 """
 
 from __future__ import annotations
@@ -14,25 +16,36 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 import forms as engine
 from participation.accounts.forms import ConfirmForm
-from participation.db import utcnow
+from participation.db import read_only, utcnow
 from participation.errors import Conflict, Invalid, NotFound, WrongState
 from participation.extensions import db, limiter
 from participation.i18n import current_locale
 from participation.mail import tasks as mail_tasks
 from participation.pagination import Page, page_arg, page_size
 from participation.register.models import Person
-from participation.surveys import bp, qr, services, tasks
+from participation.surveys import answering, bp, qr, services, tasks
 from participation.surveys.forms import (
     AnswerForm,
     CopyForm,
@@ -50,9 +63,16 @@ from participation.web import (
     redisplay_on_csrf_error,
     render_link_problem,
     show_errors,
+    within_rate_limit,
 )
 
 LINK_PROBLEM = "surveys/link_problem.html"
+
+
+def _with_status(body: str, status: int) -> str | Response:
+    """A page with its status as a Response, not a (body, status) tuple: the CSRF error
+    handler returns what a view re-showing its form gives with 400, which a tuple would break."""
+    return body if status == 200 else make_response(body, status)
 
 
 def _csrf_failed(form: Any) -> bool:
@@ -294,7 +314,7 @@ def _invitations_page(survey: Survey, form: InviteForm, status: int = 200) -> An
         state=survey.state(utcnow()),
         confirm=ConfirmForm(),
     )
-    return body if status == 200 else (body, status)
+    return _with_status(body, status)
 
 
 @bp.get("/staff/surveys/<int:survey_id>/invitations")
@@ -350,7 +370,7 @@ def send_invitations(survey_id: int) -> Response:
             flash(exc.message, "error")
         else:
             db.session.commit()
-            mail_tasks.deliver_outbox()
+            mail_tasks.kick_outbox()
             flash(
                 ngettext("%(num)s invitation was sent.", "%(num)s invitations were sent.", sent),
                 "success",
@@ -415,7 +435,7 @@ def enter_paper_answer(survey_id: int) -> Any:
     if not services.KEY_PATTERN.match(form.submission_key.data or ""):
         form.submission_key.data = new_submission_key()
     body = render_template("surveys/staff_paper_answer.html", survey=survey, form=form)
-    return body if status == 200 else (body, status)
+    return _with_status(body, status)
 
 
 # --- answering ----------------------------------------------------------------------------------
@@ -443,11 +463,13 @@ def _pages(schema: dict[str, Any], layout: str) -> list[list[dict[str, Any]]]:
     return pages or [[]]
 
 
+def _answer_class(schema_text: str) -> Any:
+    """The survey's answering form class (built once per process, schema and language)."""
+    return answering.form_class(schema_text, current_locale(), AnswerForm)
+
+
 def _answer_form(survey: Survey, *, bound: bool, data: dict[str, Any] | None = None) -> Any:
-    definition = services.survey_form(db.session, survey)
-    form_class = engine.build_form_class(
-        definition.schema, locale=current_locale(), base=AnswerForm
-    )
+    form_class = _answer_class(answering.schema_text(db.session, survey.form_id))
     if bound:
         return form_class()
     return form_class(formdata=None, data={"submission_key": new_submission_key(), **(data or {})})
@@ -480,7 +502,7 @@ def _render(
         notice=notice,
         can_send=state == "open",
     )
-    return body if status == 200 else (body, status)
+    return _with_status(body, status)
 
 
 @bp.get("/surveys/<slug>")
@@ -538,6 +560,13 @@ def _answer_limit() -> str:
     return current_app.config["SURVEY_ANSWER_RATE_LIMIT"]
 
 
+def _too_many() -> str:
+    return _(
+        "Many messages have been sent from your connection in a short time. Wait a minute and "
+        "send again: your text is kept below."
+    )
+
+
 def _invitation_key(survey: Survey) -> str:
     return f"survey_invitation:{survey.id}"
 
@@ -561,18 +590,92 @@ def _keep(
     return services.start_progress(db.session, survey.id, answers, page=page, now=now)
 
 
+def _posted_page(form: Any, pages: list[list[dict[str, Any]]]) -> int:
+    try:
+        return min(max(int(form.page.data or 0), 0), len(pages) - 1)
+    except ValueError:
+        return 0
+
+
+def _csrf_checked() -> bool:
+    """CSRFProtect accepted this request's token (or CSRF is off). False also when the view
+    runs from the CSRF error handler, which re-shows the form."""
+    return bool(g.get("csrf_valid")) or not current_app.config.get("WTF_CSRF_ENABLED", True)
+
+
+def _plain_send() -> bool:
+    """The post sends a one-page answer through the public link: no other action, no saved
+    progress, no invitation, not a bot, and its CSRF token accepted by CSRFProtect (the CSRF
+    error handler runs the view again to re-show the form)."""
+    posted = request.form
+    return not (
+        request.files  # Flask-WTF would read files or JSON too: the form decides then
+        or request.is_json
+        or posted.get("action", "send") != "send"
+        or posted.get("progress")
+        or posted.get("invitation")
+        or (posted.get("homepage") or "").strip()
+        or not _csrf_checked()
+    )
+
+
+def _facts(slug: str) -> answering.PublicFacts | None:
+    """The survey's facts as last read in this process, else read now in a plain transaction:
+    on SQLite the write lock is taken by the write alone (the read transaction ends first); on
+    PostgreSQL read and write share one transaction."""
+    facts = answering.remembered_facts(slug)
+    if facts is None:
+        with read_only():
+            facts = answering.read_facts(db.session, slug)
+            if db.session.get_bind().dialect.name == "sqlite":
+                db.session.commit()
+    return facts
+
+
+def _quick_answer(slug: str, *, now: dt.datetime) -> Response | None:
+    """The common answer, stored without binding the form (see answering). None when nothing
+    was stored: the full way decides, reading the survey afresh."""
+    facts = _facts(slug)
+    if facts is None:
+        return None
+    form_class = _answer_class(facts.schema_text)
+    stored = False
+    if len(_pages(form_class.form_schema, facts.layout)) == 1:
+        try:
+            stored = answering.submit_public_answer(
+                db.session,
+                facts,
+                form_class.form_schema,
+                request.form,
+                now=now,
+                submission_key=request.form.get("submission_key") or "",
+            )
+        except IntegrityError:  # the same key racing on PostgreSQL: the full way finds it
+            stored = False
+    if not stored:
+        db.session.rollback()
+        answering.forget_facts(slug)  # they may be stale: read afresh next time
+        return None
+    db.session.commit()
+    return redirect(url_for("surveys.thank_you", slug=slug))
+
+
 @bp.post("/surveys/<slug>")
 @redisplay_on_csrf_error
-@limiter.limit(_answer_limit)
 def answer_survey(slug: str) -> Any:
     now = utcnow()
+    limited = not within_rate_limit(_answer_limit())
+    if not limited and _plain_send():
+        done = _quick_answer(slug, now=now)
+        if done is not None:
+            return done
+
     survey = services.get_survey_by_slug(db.session, slug)
     form = _answer_form(survey, bound=True)
     pages = _pages(form.form_schema, survey.layout)
-    try:
-        page = min(max(int(form.page.data or 0), 0), len(pages) - 1)
-    except ValueError:
-        page = 0
+    page = _posted_page(form, pages)
+    if limited:
+        return _render(survey, form, page=page, now=now, notice=_too_many(), status=429)
     form.validate()
     if _csrf_failed(form):
         return _render(survey, form, page=page, now=now, status=400)
@@ -708,4 +811,4 @@ def thank_you(slug: str) -> Any:
     elif request.method == "POST":
         status = 400 if _csrf_failed(form) else 422
     body = render_template("surveys/thanks.html", survey=survey, form=form)
-    return body if status == 200 else (body, status)
+    return _with_status(body, status)
