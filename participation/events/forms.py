@@ -4,6 +4,8 @@ shown back."""
 
 from __future__ import annotations
 
+import functools
+import json
 import secrets
 
 from flask_babel import lazy_gettext as _l
@@ -11,6 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import Optional
 
+import forms as engine
 from participation.events.services import RegistrationInput
 
 
@@ -60,3 +63,13 @@ class ChangeForm(FlaskForm):
 
     group_id = RadioField(_l("Group"), validate_choice=False)
     seats = SelectField(_l("Number of people"), validate_choice=False)
+
+
+@functools.lru_cache(maxsize=64)
+def registration_form_class(schema: str | None, locale: str) -> type[RegistrationForm]:
+    """The registration form with the event's questions: `schema` is the form's schema as
+    stored (JSON text; None: no questions). Built once per schema and locale: a form class
+    holds no request's data, and building one took longer than the rest of a registration."""
+    if schema is None:
+        return RegistrationForm
+    return engine.build_form_class(json.loads(schema), locale=locale, base=RegistrationForm)

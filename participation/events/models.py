@@ -139,7 +139,9 @@ class Registration(Base):
         UniqueConstraint("event_id", "email_key", name="uq_event_registration_email"),
         # "Ten identical submissions give one registration".
         UniqueConstraint("event_id", "submission_key", name="uq_event_registration_submission"),
-        Index("ix_event_registration_event_status", "event_id", "status"),
+        # The seats taken (by group) read from the index alone, under the event's lock; it
+        # serves lookups by event and status too.
+        Index("ix_event_registration_seats", "event_id", "status", "group_id", "seats"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

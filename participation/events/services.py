@@ -6,6 +6,11 @@ lock on PostgreSQL and the database's write lock on SQLite), then counts and dec
 writes, all in one transaction. Waitlisted registrations are promoted in arrival order (their
 id) whenever seats free, inside the same lock, and each promotion mails its person once.
 
+A registration is checked, and its mail written, against the event as read before the lock
+(`prepare_registration`); only the seat count and the rows are made under it
+(`store_registration`, with the statements of `rows`), so the lock (and on SQLite the one
+write lock) is held for a few statements and no rendering.
+
 The clock is passed in (`now`); the mails are outbox rows in the same transaction.
 """
 
@@ -15,17 +20,20 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Text, bindparam, cast, delete, func, literal_column, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from participation import tokens
 from participation.errors import Busy, Invalid, NotFound, WrongState
+from participation.events import confirmation, rows
 from participation.events.models import (
     CANCELLED,
     CONFIRMED,
@@ -37,8 +45,9 @@ from participation.formbuilder.models import FormDefinition, FormResponse
 from participation.i18n import datetime_filter
 from participation.mail.services import queue_mail
 from participation.privacy import services as privacy
+from participation.privacy.models import Consent
 from participation.register import people
-from participation.register.models import LANGUAGES, Association
+from participation.register.models import LANGUAGES, Association, Person
 from participation.register.values import EMAIL_MAX, NAME_MAX, normalise_email
 from participation.web import absolute_url
 
@@ -123,12 +132,13 @@ def answers_of(session: Session, registration: Registration) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Availability:
-    """Free seats now: None means unlimited. `groups` maps group id → free seats."""
+    """Free seats now: None means unlimited. `groups` maps group id → free seats.
+    `waitlisted` is None where only the seats were counted (`free_seats`)."""
 
     capacity: int | None
     taken: int
     free: int | None
-    waitlisted: int
+    waitlisted: int | None
     groups: dict[int, int | None] = field(default_factory=dict)
     group_taken: dict[int, int] = field(default_factory=dict)
 
@@ -141,6 +151,20 @@ class Availability:
             return False
         group_free = self.groups.get(group_id) if group_id is not None else None
         return group_free is None or seats <= group_free
+
+    def after(self, seats: int, group_id: int | None) -> Availability:
+        """The seats once a confirmed registration of `seats` in `group_id` is added."""
+        group_taken = dict(self.group_taken)
+        groups = dict(self.groups)
+        if group_id is not None:
+            group_taken[group_id] = group_taken.get(group_id, 0) + seats
+            left = groups.get(group_id)
+            if left is not None:
+                groups[group_id] = max(left - seats, 0)
+        free = None if self.free is None else max(self.free - seats, 0)
+        return replace(
+            self, taken=self.taken + seats, free=free, groups=groups, group_taken=group_taken
+        )
 
 
 def seats_taken(session: Session, event_id: int) -> int:
@@ -167,53 +191,166 @@ def group_seats_taken(session: Session, event_id: int) -> dict[int, int]:
     return {group_id: int(taken) for group_id, taken in rows}
 
 
-def availability(session: Session, event: Event) -> Availability:
-    taken = seats_taken(session, event.id)
-    by_group = group_seats_taken(session, event.id)
-    waitlisted = int(
-        session.scalar(
-            select(func.count(Registration.id)).where(
-                Registration.event_id == event.id, Registration.status == WAITLISTED
-            )
-        )
-        or 0
+_WAITLISTED = select(func.count(Registration.id)).where(
+    Registration.event_id == bindparam("event_id"), Registration.status == WAITLISTED
+)
+
+
+def count_seats(
+    session: Session, event: Event, *, draw_id: bool = False
+) -> tuple[Availability, int | None]:
+    """The seats taken and free, overall and per group, in one statement: what a decision
+    under the lock needs (`waitlisted` is not counted). `draw_id` (PostgreSQL): the next
+    registration's id drawn in the same statement, else None."""
+    taken, by_group, drawn = rows.count_taken(
+        session.connection(), event.id, grouped=bool(event.groups), next_id=draw_id
     )
+    return _seats(event, taken, by_group), drawn
+
+
+def _seats(event: Event, taken: int, by_group: dict[int, int]) -> Availability:
     groups = {
         g.id: (None if g.capacity is None else max(g.capacity - by_group.get(g.id, 0), 0))
         for g in event.groups
     }
     free = None if event.capacity is None else max(event.capacity - taken, 0)
-    return Availability(event.capacity, taken, free, waitlisted, groups, by_group)
+    return Availability(event.capacity, taken, free, None, groups, by_group)
 
 
-def lock_event(session: Session, event_id: int) -> Event:
+def free_seats(session: Session, event: Event) -> Availability:
+    """`count_seats` without drawing an id."""
+    return count_seats(session, event)[0]
+
+
+def availability(session: Session, event: Event) -> Availability:
+    """The seats (`free_seats`) and how many registrations wait."""
+    waitlisted = session.scalar(_WAITLISTED, {"event_id": event.id}) or 0
+    return replace(free_seats(session, event), waitlisted=int(waitlisted))
+
+
+# The lock: bumping the version takes it. RETURNING tells whether the event changed since it was
+# read (every change bumps `updated_at`; a registration bumps only the version), so an event
+# read a moment before need not be read again. On PostgreSQL the lock's timeout is set for the
+# transaction by the same statement (set_config runs on the row before the UPDATE waits for
+# its lock), saving a round trip.
+_EVENT = Event.__table__
+_REGISTRATIONS = Registration.__table__
+
+
+def _lock_statement(postgresql: bool) -> Any:
+    where = [_EVENT.c.id == bindparam("event_id")]
+    if postgresql:
+        where.append(func.set_config("lock_timeout", bindparam("timeout"), True).is_not(None))
+    return (
+        update(_EVENT)
+        .where(*where)
+        .values(lock_version=_EVENT.c.lock_version + 1)
+        .returning(_EVENT.c.updated_at, _EVENT.c.lock_version)
+    )
+
+
+_LOCK = {"postgresql": _lock_statement(True), "sqlite": _lock_statement(False)}
+
+
+def _checked_lock_statement(postgresql: bool, *, count: bool = False) -> Any:
+    """The lock, also returning the rest of what a registration read with the event (its
+    current consent text and its form's schema), to check facts kept from an earlier request
+    in the same statement. `count` (SQLite only): also the seats taken, which needs no
+    statement of its own there: the transaction holds the one write lock from its first
+    statement, so nothing commits between the UPDATE and a count in it. (Not on PostgreSQL:
+    a statement's snapshot is taken before it waits for the row lock.)"""
+    # The event's columns qualified by hand: in RETURNING they are rendered bare, and a bare
+    # "id" in a subquery would be the subquery's own table's.
+    event_id, form_id, consent_key = (
+        literal_column(f"event.{name}") for name in ("id", "form_id", "consent_key")
+    )
+    schema = (
+        select(cast(FormDefinition.schema, Text))
+        .where(FormDefinition.id == form_id)
+        .scalar_subquery()
+    )
+    extra = [privacy.current_text_id(consent_key), schema]
+    if count:
+        assert not postgresql
+        extra.append(
+            select(func.coalesce(func.sum(_REGISTRATIONS.c.seats), 0))
+            .where(_REGISTRATIONS.c.event_id == event_id, _REGISTRATIONS.c.status == CONFIRMED)
+            .scalar_subquery()
+        )
+    return _lock_statement(postgresql).returning(*extra)
+
+
+_CHECKED_LOCK = {
+    "postgresql": _checked_lock_statement(True),
+    "sqlite": _checked_lock_statement(False),
+    "sqlite+count": _checked_lock_statement(False, count=True),
+}
+
+
+class Stale(Exception):
+    """The event's facts kept from an earlier request changed (or the event is gone): nothing
+    may be decided on them; the caller rolls back and reads the event again."""
+
+
+def lock_event(
+    session: Session,
+    event_id: int,
+    *,
+    kept: FormEvent | None = None,
+    counted: list[int] | None = None,
+) -> Event:
     """Take the event's lock for the rest of the transaction and return the fresh event.
 
     An UPDATE rather than SELECT … FOR UPDATE: it is a row lock on PostgreSQL and takes the
     write lock on SQLite (which has no row locks), so one code path serialises registrations
-    on both. Raises NotFound, and Busy when the lock is not had in time.
+    on both. An event already loaded is read again (with its groups) only when it changed
+    meanwhile. Raises NotFound, and Busy when the lock is not had in time.
+
+    `kept`: the event's facts kept from an earlier request (not in this session); they are
+    returned as they are when the event, its consent text and its form's schema are still
+    those, else Stale is raised (also for an event gone) with the lock held. With `kept` of an
+    event without groups on SQLite, the seats taken are counted by the same statement and
+    appended to `counted` (when given).
     """
-    bind = session.get_bind()
+    dialect = session.get_bind().dialect.name
+    params: dict[str, Any] = {"event_id": event_id}
+    if dialect == "postgresql":
+        params["timeout"] = f"{int(LOCK_TIMEOUT_MS)}ms"
+    if kept is None:
+        statement = _LOCK[dialect]
+    elif dialect == "sqlite" and counted is not None and not kept.event.groups:
+        statement = _CHECKED_LOCK["sqlite+count"]
+    else:
+        statement = _CHECKED_LOCK[dialect]
     try:
-        if bind.dialect.name == "postgresql":
-            session.execute(text(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"))
-        locked = session.execute(
-            update(Event)
-            .where(Event.id == event_id)
-            .values(lock_version=Event.lock_version + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        row = session.connection().execute(statement, params).one_or_none()
     except OperationalError as exc:
         if _is_lock_timeout(exc):
             raise Busy(
                 _("Many people are registering right now. Wait a moment and send the form again.")
             ) from exc
         raise
-    if not locked:
+    if kept is not None:
+        if row is None or (row[0], row[2], row[3]) != (
+            kept.updated_at,
+            kept.consent_text_id,
+            kept.form_schema,
+        ):
+            raise Stale
+        if len(row) > 4 and counted is not None:
+            counted.append(int(row[4]))
+        return kept.event
+    if row is None:
         raise NotFound(_("No such event."))
-    event = session.get(Event, event_id, populate_existing=True)
-    assert event is not None
-    return event
+    event = session.identity_map.get(identity_key(Event, event_id))
+    if event is not None and event.updated_at == row.updated_at:
+        set_committed_value(event, "lock_version", row.lock_version)
+        return event
+    if event is not None:
+        session.expire(event)
+    found = session.get(Event, event_id)
+    assert found is not None
+    return found
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
@@ -375,78 +512,306 @@ def register(
     address already registered gets `already_registered` and changes nothing; one that had
     cancelled is registered again. Raises Invalid (messages by field), WrongState (not open),
     NotFound, Busy (the lock was not had in time: nothing stored).
+
+    `prepare_registration` and `store_registration` in one go; the public form calls them
+    apart, so that on SQLite only the second holds the write lock.
     """
     event = get_event(session, event_id)
+    pending = prepare_registration(session, event, data, now=now, by_staff=by_staff)
+    stored = store_registration(session, pending, now=now, manage_url=manage_url)
+    registration = stored.registration or get_registration(session, stored.registration_id)
+    return Outcome(
+        registration, duplicate=stored.duplicate, already_registered=stored.already_registered
+    )
+
+
+@dataclass(frozen=True)
+class FormEvent:
+    """A published event as its registration form needs it, read in one statement."""
+
+    event: Event  # with its groups
+    # The registration form's schema as stored (JSON text); None when the event has no form.
+    form_schema: str | None
+    # The current consent text under the event's key; None when none is published yet.
+    consent_text_id: int | None
+
+    @property
+    def updated_at(self) -> dt.datetime:
+        return self.event.updated_at
+
+
+_FORM_EVENT = (
+    select(
+        Event,
+        cast(FormDefinition.schema, Text),
+        privacy.current_text_id(Event.consent_key),
+    )
+    .outerjoin(FormDefinition, FormDefinition.id == Event.form_id)
+    .where(Event.slug == bindparam("slug"))
+    .options(joinedload(Event.groups))
+)
+
+
+def get_event_for_form(session: Session, slug: str) -> FormEvent:
+    """A published event by its public address, with its groups, its registration form and
+    its consent text, in one statement. Raises NotFound."""
+    row = session.execute(_FORM_EVENT, {"slug": slug}).unique().one_or_none()
+    if row is None or row[0].published_at is None:
+        raise NotFound(_("No such event."))
+    return FormEvent(*row)
+
+
+@dataclass
+class Pending:
+    """A registration checked against the event as read before its lock, with the mail it most
+    likely sends already written: what `store_registration` stores."""
+
+    event: Event
+    data: RegistrationInput
+    values: dict[str, Any]  # as check_registration_input cleaned them
+    by_staff: bool
+    consent_text_id: int | None = None  # looked up when storing if not known
+    form_version: int | None = None  # of the event's form, looked up when storing if not known
+    mails: dict[str, confirmation.Mail] = field(default_factory=dict)  # by status
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What `store_registration` did. A form sent again (its submission key) or an address
+    already registered stores nothing and gives the registration that stands instead."""
+
+    registration_id: int
+    status: str
+    seats: Availability  # once this registration is counted, as seen under the lock
+    duplicate: bool = False
+    already_registered: bool = False
+    registration: Registration | None = None  # loaded only when an earlier one was found
+
+
+# The status the last registration of an event (and group) got in this process: the mail
+# written before the lock is the one a registration most likely needs; under the lock the
+# other is written when it does not.
+_last_status: dict[tuple[int, int | None], str] = {}
+
+
+def prepare_registration(
+    session: Session,
+    event: Event,
+    data: RegistrationInput,
+    *,
+    now: dt.datetime,
+    by_staff: bool = False,
+    consent_text_id: int | None = None,
+    form_version: int | None = None,
+) -> Pending:
+    """Check a registration against the event (as read, before its lock) and write the mail it
+    will most likely send; nothing is stored. Raises WrongState (not open), Invalid (messages
+    by field)."""
     check_open(event, now, by_staff=by_staff)
     if not KEY_PATTERN.match(data.submission_key or ""):
         raise Invalid(_("The form was incomplete. Check it and send it again."))
     values, errors = check_registration_input(session, event, data, by_staff=by_staff)
     if errors:
         raise Invalid(_("Check the registration."), errors)
+    pending = Pending(event, data, values, by_staff, consent_text_id, form_version)
+    if values["source"] != "walk_in":
+        _mail(pending, _last_status.get((event.id, values["group_id"]), CONFIRMED))
+    return pending
 
-    event = lock_event(session, event_id)
-    # Everything below is decided under the lock: re-read what others may have changed.
-    check_open(event, now, by_staff=by_staff)
-    same_form = _find_by_key(session, event_id, data.submission_key)
-    if same_form is not None:
-        return Outcome(same_form, duplicate=True)
-    existing = _find_by_email(session, event_id, values["email"])
-    if existing is not None and existing.status != CANCELLED:
-        return Outcome(existing, already_registered=True)
 
-    seats_now = availability(session, event)
-    status = CONFIRMED if seats_now.fits(values["seats"], values["group_id"]) else WAITLISTED
-    person = people.find_or_create_person(
-        session, email=values["email"], name=values["name"], language=values["language"], now=now
-    )
-    consent_id = None
+def store_registration(
+    session: Session,
+    pending: Pending,
+    *,
+    now: dt.datetime,
+    manage_url: Callable[[str], str],
+    kept: FormEvent | None = None,
+) -> Stored:
+    """Store a prepared registration: the person, their consent and answers first; then, under
+    the event's lock, the seat count, the registration (confirmed when the event and the group
+    have the seats, otherwise waitlisted; the lock's order is the ids' order), its own link
+    and its mail. One statement each.
+
+    The unique keys tell a form sent again or an address already registered: then the earlier
+    registration stands and what this one added is taken out again; one that had cancelled is
+    replaced (registering again is a new arrival, queued behind everyone waiting). Raises
+    WrongState (registration closed meanwhile), NotFound, Busy (the lock was not had in time).
+
+    `kept`: the event was checked as kept from an earlier request (see `lock_event`); raises
+    Stale, with the transaction to roll back, when it changed since.
+    """
+    event, data, values = pending.event, pending.data, pending.values
     if data.consent:
-        ensure_event_consent_text(session, now)
-        consent = privacy.record_consent(
-            session, person, event.consent_key, values["language"], now
+        text_id = pending.consent_text_id or _consent_text_id(session, event, now)
+        person_id, new_person, consent_id, new_consent = privacy.person_and_consent_ids(
+            session,
+            email=values["email"],
+            name=values["name"],
+            language=values["language"],
+            consent_text_id=text_id,
+            now=now,
         )
-        consent_id = consent.id
-    if existing is not None:
-        # Cancelled earlier: registering again is a new arrival, queued behind everyone waiting.
+    else:
+        person_id, new_person = people.person_id_for(
+            session,
+            email=values["email"],
+            name=values["name"],
+            language=values["language"],
+            now=now,
+        )
+        consent_id, new_consent = None, False
+    answers = _answers(session, pending)
+    conn = session.connection()
+    # PostgreSQL: the answers, the registration, its link and its mail in one statement.
+    in_one = conn.dialect.name == "postgresql" and values["source"] != "walk_in"
+    response_id = None
+    if answers is not None and not in_one:
+        response_id = rows.insert_response(conn, *answers, now)
+
+    counted: list[int] = []
+    event = lock_event(session, event.id, kept=kept, counted=counted)
+    # Everything below is decided under the lock: re-read what others may have changed.
+    check_open(event, now, by_staff=pending.by_staff)
+    if counted:  # by the lock's statement
+        seats, drawn = _seats(event, counted[0], {}), None
+    else:
+        seats, drawn = count_seats(session, event, draw_id=in_one)
+    status = CONFIRMED if seats.fits(values["seats"], values["group_id"]) else WAITLISTED
+    row = {
+        "event_id": event.id,
+        "group_id": values["group_id"],
+        "status": status,
+        "name": values["name"],
+        "email": values["email"],
+        "email_key": values["email"].lower(),
+        "language": values["language"],
+        "association_id": values["association"].id if values["association"] else None,
+        "person_id": person_id,
+        "seats": values["seats"],
+        "response_id": response_id,
+        "name_public": values["name_public"],
+        "consent_id": consent_id,
+        "submission_key": data.submission_key,
+        "source": values["source"],
+        "created_at": now,
+        "updated_at": now,
+        "confirmed_at": now if status == CONFIRMED else None,
+        "attended_at": now if values["source"] == "walk_in" else None,
+    }
+    mail = _mail(pending, status) if values["source"] != "walk_in" else None
+    mailed = False
+    if in_one:
+        assert drawn is not None and mail is not None
+        link, token = _manage_link(drawn, event, now)
+        outbox = confirmation.outbox_row(mail, link=manage_url(token), now=now)
+        registration_id, response_id = rows.insert_registration_with_mail(
+            conn, {**row, "id": drawn}, link, outbox, answers
+        )
+        row["response_id"], mailed = response_id, registration_id is not None
+    else:
+        registration_id = rows.insert_registration(conn, row)
+    if registration_id is None:
+        same_form = _find_by_key(session, event.id, data.submission_key)
+        existing = same_form or _find_by_email(session, event.id, values["email"])
+        if existing is None:  # a conflict no registration explains: cannot be under the lock
+            raise Busy(
+                _("Many people are registering right now. Wait a moment and send the form again.")
+            )
+        if same_form is not None or existing.status != CANCELLED:
+            _take_out(
+                session,
+                response_id=response_id,
+                consent_id=consent_id if new_consent else None,
+                person_id=person_id if new_person else None,
+            )
+            return Stored(
+                existing.id,
+                existing.status,
+                seats,
+                duplicate=same_form is not None,
+                already_registered=same_form is None,
+                registration=existing,
+            )
         session.delete(existing)
         session.flush()
-    registration = Registration(
-        event_id=event_id,
-        status=status,
+        registration_id = rows.insert_registration(conn, row)
+        assert registration_id is not None
+    if mail is not None and not mailed:
+        link, token = _manage_link(registration_id, event, now)
+        rows.insert_link(conn, link)
+        confirmation.store(session, mail, link=manage_url(token), now=now)
+    _last_status[(event.id, values["group_id"])] = status
+    if status == CONFIRMED:
+        seats = seats.after(values["seats"], values["group_id"])
+    return Stored(registration_id, status, seats)
+
+
+def _consent_text_id(session: Session, event: Event, now: dt.datetime) -> int:
+    """Raises NotFound when the event's own consent key has no text."""
+    ensure_event_consent_text(session, now)
+    return privacy.current_consent_text(session, event.consent_key).id
+
+
+def _answers(session: Session, pending: Pending) -> tuple[int, dict[str, Any], int] | None:
+    """(form id, answers, the form's schema version) to store, if the event has a form."""
+    form_id, answers = pending.event.form_id, pending.data.answers
+    if answers is None or form_id is None:
+        return None
+    version = pending.form_version
+    if version is None:
+        form = session.get(FormDefinition, form_id)
+        if form is None:
+            return None
+        version = form.version
+    return form_id, answers, version
+
+
+def _take_out(
+    session: Session, *, response_id: int | None, consent_id: int | None, person_id: int | None
+) -> None:
+    """Remove what a registration that turned out to be a repeat added before the lock: its
+    answers, and the consent and register person it created."""
+    for table, row_id in (
+        (FormResponse.__table__, response_id),
+        (Consent.__table__, consent_id),
+        (Person.__table__, person_id),
+    ):
+        if row_id is not None:
+            session.execute(delete(table).where(table.c.id == row_id))
+
+
+# What a registration's mail says about the event: written again under the lock if any changed.
+_MAIL_FACTS = (
+    "title", "slug", "description", "accessibility", "place", "online_url", "starts_at",
+    "ends_at", "registration_closes_at", "updated_at", "sequence", "cancelled_at",
+)  # fmt: skip
+
+
+def _mail(pending: Pending, status: str) -> confirmation.Mail:
+    """The registration's mail for `status`: the one already written if the event's facts are
+    still those it was written from, else written now."""
+    event, values = pending.event, pending.values
+    facts = tuple(getattr(event, name) for name in _MAIL_FACTS)
+    mail = pending.mails.get(status)
+    if mail is not None and mail.written_from == facts:
+        return mail
+    confirmed = status == CONFIRMED
+    purpose = "event_confirmation" if confirmed else "event_waitlisted"
+    mail = confirmation.write(
+        to=values["email"],
+        template=purpose,
+        purpose=purpose,
+        locale=values["language"],
+        ics=event_ics_for(event) if confirmed else None,
+        written_from=facts,
         name=values["name"],
-        email=values["email"],
-        email_key=values["email"].lower(),
-        language=values["language"],
-        association_id=values["association"].id if values["association"] else None,
-        person_id=person.id,
+        event=event_facts(event),
+        group=next((g.name for g in event.groups if g.id == values["group_id"]), ""),
         seats=values["seats"],
-        group_id=values["group_id"],
-        name_public=values["name_public"],
-        consent_id=consent_id,
-        submission_key=data.submission_key,
-        source=values["source"],
-        created_at=now,
-        updated_at=now,
-        confirmed_at=now if status == CONFIRMED else None,
-        attended_at=now if values["source"] == "walk_in" else None,
+        closes_at=event.registration_closes_at,
     )
-    if data.answers is not None and event.form_id is not None:
-        registration.response_id = _store_answers(session, event, data.answers, now)
-    try:
-        with session.begin_nested():
-            session.add(registration)
-            session.flush()
-    except IntegrityError:
-        # Only without the lock (it serialises these): report the first one as a duplicate.
-        found = _find_by_key(session, event_id, data.submission_key) or _find_by_email(
-            session, event_id, values["email"]
-        )
-        if found is None:
-            raise
-        return Outcome(found, duplicate=True)
-    if values["source"] != "walk_in":
-        _mail_registered(session, event, registration, manage_url=manage_url, now=now)
-    return Outcome(registration)
+    pending.mails[status] = mail
+    return mail
 
 
 def _store_answers(
@@ -469,13 +834,36 @@ def _store_answers(
 # --- the participant's own link -------------------------------------------------------------
 
 
+def _manage_link_lifetime(event: Event, now: dt.datetime) -> dt.timedelta:
+    return max(event.ends_at + MANAGE_AFTER_END - now, dt.timedelta(hours=1))
+
+
 def issue_manage_link(session: Session, registration: Registration, now: dt.datetime) -> str:
     event = session.get(Event, registration.event_id)
     assert event is not None
-    lifetime = max(event.ends_at + MANAGE_AFTER_END - now, dt.timedelta(hours=1))
     return tokens.issue_link(
-        session, purpose=MANAGE_PURPOSE, subject_id=registration.id, lifetime=lifetime, now=now
+        session,
+        purpose=MANAGE_PURPOSE,
+        subject_id=registration.id,
+        lifetime=_manage_link_lifetime(event, now),
+        now=now,
     )
+
+
+def _manage_link(
+    registration_id: int, event: Event, now: dt.datetime
+) -> tuple[dict[str, Any], str]:
+    """`issue_manage_link` taken apart, for a registration's own statements: the link's row
+    and its token (the same row and the same signed token)."""
+    nonce = tokens.new_token()
+    row = {
+        "purpose": MANAGE_PURPOSE,
+        "subject_id": registration_id,
+        "nonce_hash": tokens.token_hash(nonce),
+        "created_at": now,
+        "expires_at": now + _manage_link_lifetime(event, now),
+    }
+    return row, tokens._serializer(MANAGE_PURPOSE).dumps({"n": nonce, "s": registration_id})
 
 
 def get_registration_by_link(session: Session, token: str, now: dt.datetime) -> Registration:
@@ -535,7 +923,7 @@ def change_registration(
         # Count the event without this registration's own seats, then see if the new fits.
         registration.status = WAITLISTED
         session.flush()
-        fits = availability(session, event).fits(new_seats, new_group)
+        fits = free_seats(session, event).fits(new_seats, new_group)
         registration.status = CONFIRMED
         if not fits:
             session.flush()
@@ -624,7 +1012,7 @@ def _promote(session: Session, event: Event, *, now: dt.datetime) -> list[Regist
     )
     if not waiting:
         return promoted
-    seats_now = availability(session, event)
+    seats_now = free_seats(session, event)
     free, groups_free = seats_now.free, dict(seats_now.groups)
     for registration in waiting:
         if free is not None and free <= 0:
@@ -770,30 +1158,3 @@ def event_facts(event: Event) -> dict[str, Any]:
         "online_url": event.online_url,
         "accessibility": event.accessibility,
     }
-
-
-def _mail_registered(
-    session: Session,
-    event: Event,
-    registration: Registration,
-    *,
-    manage_url: Callable[[str], str],
-    now: dt.datetime,
-) -> None:
-    token = issue_manage_link(session, registration, now)
-    confirmed = registration.status == CONFIRMED
-    queue_mail(
-        session,
-        to=registration.email,
-        template="event_confirmation" if confirmed else "event_waitlisted",
-        purpose="event_confirmation" if confirmed else "event_waitlisted",
-        locale=registration.language,
-        now=now,
-        ics=event_ics_for(event) if confirmed else None,
-        name=registration.name,
-        event=event_facts(event),
-        group=registration.group.name if registration.group else "",
-        seats=registration.seats,
-        link=manage_url(token),
-        closes_at=event.registration_closes_at,
-    )

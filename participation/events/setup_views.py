@@ -159,7 +159,7 @@ def edit_event(event_id: int) -> str | Response:
             form.form_errors.append(exc.message)
         else:
             db.session.commit()
-            mail_tasks.deliver_outbox()
+            mail_tasks.kick_outbox()
             if told:
                 flash(
                     ngettext(
@@ -290,7 +290,7 @@ def cancel_event(event_id: int) -> str | Response:
             form.form_errors.append(exc.message)
         else:
             db.session.commit()
-            mail_tasks.deliver_outbox()
+            mail_tasks.kick_outbox()
             flash(
                 ngettext(
                     "The event was cancelled and %(num)s registered person was told.",
@@ -353,7 +353,7 @@ def edit_group(event_id: int, group_id: int) -> str | Response:
             show_errors(form, exc)
         else:
             db.session.commit()
-            mail_tasks.deliver_outbox()  # anyone promoted by more seats
+            mail_tasks.kick_outbox()  # anyone promoted by more seats
             flash(_("The changes were saved."), "success")
             return _admin(event_id, "groups")
     return render_template("events/staff_group_form.html", form=form, event=event, group=group)
@@ -462,7 +462,7 @@ def send_invitations(event_id: int) -> Response:
             flash(exc.message, "error")
         else:
             db.session.commit()
-            mail_tasks.deliver_outbox()
+            mail_tasks.kick_outbox()
             flash(result.sent_text(), "success")
             if result.without_email:
                 flash(result.without_email_text(), "error")

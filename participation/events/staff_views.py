@@ -174,7 +174,7 @@ def move_registration(event_id: int, registration_id: int) -> Response:
         message = _move_refused(event, registration.name, request.form.get("group_id", ""), exc)
         return _list_page(event, failed=registration_id, message=message, status=422)
     db.session.commit()
-    mail_tasks.deliver_outbox()
+    mail_tasks.kick_outbox()
     group = registration.group.name if registration.group else _("no group")
     flash(_("%(name)s was moved to %(group)s.", name=registration.name, group=group), "success")
     if promoted:
@@ -229,7 +229,7 @@ def cancel_registration_on_behalf(event_id: int, registration_id: int) -> Any:
         db.session, registration.id, now=utcnow(), by_staff=True
     )
     db.session.commit()
-    mail_tasks.deliver_outbox()
+    mail_tasks.kick_outbox()
     flash(
         _(
             "The registration of %(name)s was cancelled and they were told by e-mail.",
@@ -332,7 +332,7 @@ def add_registration(event_id: int) -> Response:
             _event(event_id), form, seats, 422 if isinstance(exc, WrongState) else 409
         )
     db.session.commit()
-    mail_tasks.deliver_outbox()
+    mail_tasks.kick_outbox()
     registration = outcome.registration
     if outcome.already_registered:
         flash(

@@ -16,19 +16,25 @@ from flask import Response, current_app, flash, g, redirect, render_template, re
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 from wtforms.fields.choices import SelectChoice
 
 import forms as engine
 from participation.accounts.forms import ConfirmForm
-from participation.db import utcnow
-from participation.errors import Busy, Invalid, WrongState
+from participation.db import read_only, utcnow
+from participation.errors import Busy, Invalid, NotFound, WrongState
 from participation.events import bp, ics, public, services
-from participation.events.forms import ChangeForm, RegistrationForm, new_submission_key
+from participation.events.forms import (
+    ChangeForm,
+    RegistrationForm,
+    new_submission_key,
+    registration_form_class,
+)
 from participation.events.models import CANCELLED, CONFIRMED, WAITLISTED, Event, Registration
 from participation.events.setup_forms import KIND_LABELS
 from participation.events.staff_forms import seat_choices
-from participation.extensions import db, limiter
+from participation.extensions import db
 from participation.i18n import HELSINKI, current_locale
 from participation.mail import tasks as mail_tasks
 from participation.pagination import Page, page_arg
@@ -36,6 +42,7 @@ from participation.privacy import services as privacy
 from participation.register.distribution import list_invitable_associations
 from participation.tokens import LinkExpired, LinkInvalid
 from participation.web import (
+    check_rate_limit,
     is_htmx,
     redisplay_on_csrf_error,
     render_error,
@@ -155,31 +162,15 @@ def _group_choices(
     return choices
 
 
-def _registration_form(
-    event: Event, seats: services.Availability | None, *, bound: bool
-) -> RegistrationForm:
-    """The form; without `seats` the group choices carry no seat counts yet (a posted form
-    needs only their values; `_context` labels them before anything is shown)."""
-    definition = services.event_form(db.session, event)
-    form_class: type[RegistrationForm] = RegistrationForm
-    if definition is not None:
-        form_class = engine.build_form_class(
-            definition.schema, locale=current_locale(), base=RegistrationForm
-        )
+def _registration_form(found: services.FormEvent, *, bound: bool) -> RegistrationForm:
+    """The form with the event's questions, without choices: a posted form needs only their
+    values, and `_context` puts them in (the groups with their seats) before it is shown."""
+    form_class = registration_form_class(found.form_schema, current_locale())
     if bound:
-        form = form_class(prefix="reg")
-    else:
-        form = form_class(
-            prefix="reg", formdata=None, data={"submission_key": new_submission_key(), "seats": "1"}
-        )
-    form.association_id.choices = _association_choices()
-    form.seats.choices = seat_choices(event)
-    form.group_id.choices = _group_choices(event, seats) if seats else _plain_groups(event)
-    return form
-
-
-def _plain_groups(event: Event) -> list[SelectChoice]:
-    return [SelectChoice(str(group.id), group.name) for group in event.groups]
+        return form_class(prefix="reg")
+    return form_class(
+        prefix="reg", formdata=None, data={"submission_key": new_submission_key(), "seats": "1"}
+    )
 
 
 def _consent_text(event: Event) -> str:
@@ -198,16 +189,19 @@ def _state_notice(event: Event, now: dt.datetime) -> str:
     return ""
 
 
-def _context(event: Event, area: Area, *, now: dt.datetime) -> dict[str, Any]:
+def _context(found: services.FormEvent, area: Area, *, now: dt.datetime) -> dict[str, Any]:
+    event = found.event
     seats = services.availability(db.session, event)
     state = event.registration_state(now)
     if area.form is None and state == "open" and not area.outcome:
-        area.form = _registration_form(event, seats, bound=False)
-    elif area.form is not None and "group_id" in area.form:
+        area.form = _registration_form(found, bound=False)
+    if area.form is not None:
+        area.form.association_id.choices = _association_choices()
+        area.form.seats.choices = seat_choices(event)
         area.form.group_id.choices = _group_choices(event, seats)
-    if area.form is not None and state != "open":
-        area.can_send = False
-        area.notice = area.notice or _state_notice(event, now)
+        if state != "open":
+            area.can_send = False
+            area.notice = area.notice or _state_notice(event, now)
     return {
         "event": event,
         "state": state,
@@ -224,90 +218,251 @@ def _question_keys(form: Any) -> list[str]:
     return _question_keys_of(schema) if schema else []
 
 
-def _page(event: Event, area: Area, *, now: dt.datetime) -> str:
-    return render_template("events/event.html", **_context(event, area, now=now))
+def _page(found: services.FormEvent, area: Area, *, now: dt.datetime) -> str:
+    return render_template("events/event.html", **_context(found, area, now=now))
 
 
-def _respond(event: Event, area: Area, *, now: dt.datetime, status: int = 200) -> Any:
+def _respond(found: services.FormEvent, area: Area, *, now: dt.datetime, status: int = 200) -> Any:
     """The whole page, or for htmx only the registration area: htmx swaps only 2xx answers,
     and the kept text with its message must reach the page."""
     if is_htmx():
         return render_template(
-            "events/_registration.html", in_place=True, **_context(event, area, now=now)
+            "events/_registration.html", in_place=True, **_context(found, area, now=now)
         )
-    body = _page(event, area, now=now)
+    body = _page(found, area, now=now)
     return body if status == 200 else (body, status)
 
 
 @bp.get("/events/<slug>")
 def show_event(slug: str) -> str:
     now = utcnow()
-    event = services.get_event_by_slug(db.session, slug)
+    found = services.get_event_for_form(db.session, slug)
     if privacy.find_current_consent_text(db.session, services.EVENT_CONSENT) is None:
         services.ensure_event_consent_text(db.session, now)
         db.session.commit()
     outcome = request.args.get("registered", "")
-    return _page(event, Area(outcome=outcome if outcome in OUTCOMES else ""), now=now)
+    return _page(found, Area(outcome=outcome if outcome in OUTCOMES else ""), now=now)
 
 
 def _registration_limit() -> str:
     return current_app.config.get("EVENT_REGISTRATION_RATE_LIMIT", "20 per minute")
 
 
-def _registered(event: Event, outcome: str, *, now: dt.datetime) -> Any:
+def _registered(
+    found: services.FormEvent,
+    outcome: str,
+    *,
+    now: dt.datetime,
+    seats: services.Availability | None = None,
+) -> Any:
+    """Where a sent form ends: redirected to the page, or for htmx the outcome in place with
+    the seats left (`seats` as counted under the lock; counted now when not given)."""
+    event = found.event
     if not is_htmx():
         return redirect(
             url_for("events.show_event", slug=event.slug, registered=outcome) + "#registration"
         )
-    return _respond(event, Area(outcome=outcome), now=now)
+    if seats is None:
+        return _respond(found, Area(outcome=outcome), now=now)
+    state = event.registration_state(now)
+    # The answer depends on nothing else: once an event is full, everyone waitlisted in a
+    # burst gets the same one.
+    key = (
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        current_locale(),
+        request.script_root,
+        event.slug,
+        outcome,
+        state,
+        event.capacity,
+        seats.free,
+        tuple((group.id, seats.groups.get(group.id)) for group in event.groups),
+    )
+    answer = _registered_answers.get(key)
+    if answer is None:
+        answer = render_template(
+            "events/_registered.html",
+            event=event,
+            state=state,
+            seats=seats,
+            area=Area(outcome=outcome),
+        )
+        if len(_registered_answers) >= 256:
+            _registered_answers.clear()
+        _registered_answers[key] = answer
+    return answer
+
+
+# The htmx answers to registrations (events/_registered.html), by everything they show.
+_registered_answers: dict[tuple[Any, ...], str] = {}
+
+
+def _end_reads() -> None:
+    """End the transaction of the reads before the write. On SQLite a deferred transaction
+    that then writes fails when another writer committed meanwhile; a new one begins
+    IMMEDIATE and holds the write lock only for the write. PostgreSQL reads committed data
+    afresh in every statement, so there the write goes on in the same transaction (a COMMIT
+    and a BEGIN fewer)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.commit()
+
+
+# The facts a registration reads of each event (`services.get_event_for_form`), kept in this
+# process by app and slug, outside any session: a registration reads nothing before the lock,
+# which tells whether they are still those (`services.lock_event`). Each changed fact bumps the
+# event's `updated_at`, or is the consent text or the form's schema, returned with the lock.
+_kept_events: dict[tuple[Any, str], services.FormEvent] = {}
+
+
+def _kept_event(slug: str) -> services.FormEvent | None:
+    """The event's kept facts, read (and kept) when there are none; None when the event is not
+    there to register to (the full path answers)."""
+    key = (current_app._get_current_object(), slug)  # type: ignore[attr-defined]
+    found = _kept_events.get(key)
+    if found is not None:
+        return found
+    # Read in a session of its own, closed at once: its objects belong to no session then, so
+    # nothing this or a later request does expires or refreshes them. (Bound to a connection,
+    # as in tests, the read is in a savepoint rolled back on closing.)
+    with (
+        read_only(),
+        Session(bind=db.session.get_bind(), join_transaction_mode="create_savepoint") as reader,
+    ):
+        try:
+            found = services.get_event_for_form(reader, slug)
+        except NotFound:
+            return None
+    if found.consent_text_id is None:  # the full path publishes the default text
+        return None
+    if len(_kept_events) >= 256:
+        _kept_events.clear()
+    _kept_events[key] = found
+    return found
+
+
+def _forget_event(slug: str) -> None:
+    _kept_events.pop((current_app._get_current_object(), slug), None)  # type: ignore[attr-defined]
+
+
+def _register_kept(found: services.FormEvent, *, now: dt.datetime) -> Any:
+    """A registration on the event's kept facts: the answer, or None when anything but a stored
+    registration would be (a refusal, a bot, the facts changed): the full path decides that."""
+    form = _registration_form(found, bound=True)
+    if not form.validate_on_submit() or (form.homepage.data or "").strip():
+        return None
+    area = Area(form=form)
+    with read_only():
+        pending, _status = _prepare(found, form, area, now=now)
+        if pending is None:
+            db.session.rollback()
+            return None
+        if db.session().in_transaction():  # read an association: no transaction otherwise
+            _end_reads()
+    try:
+        stored = services.store_registration(
+            db.session, pending, now=now, manage_url=services.manage_link_url, kept=found
+        )
+    except services.Stale:
+        db.session.rollback()
+        _forget_event(found.event.slug)
+        return None
+    except (WrongState, Busy) as exc:
+        # Decided on facts found current under the lock: answered as the full path does (not
+        # sent through it, which would wait for the lock again).
+        db.session.rollback()
+        area.notice = exc.message
+        with read_only():
+            fresh = services.get_event_for_form(db.session, found.event.slug)
+            return _refused(
+                fresh, area, now=now, status=409 if isinstance(exc, WrongState) else 503
+            )
+    db.session.commit()
+    mail_tasks.kick_outbox()
+    outcome = "already" if stored.already_registered else stored.status
+    return _registered(found, outcome, now=now, seats=stored.seats)
 
 
 @bp.post("/events/<slug>/register")
 @redisplay_on_csrf_error
-@limiter.limit(_registration_limit)
 def register(slug: str) -> Any:
+    check_rate_limit(_registration_limit())
     now = utcnow()
-    event = services.get_event_by_slug(db.session, slug)
-    form = _registration_form(event, None, bound=True)
-    area = Area(form=form)
-    status = 200
-    if form.validate_on_submit():
-        if (form.homepage.data or "").strip():
-            return _registered(event, CONFIRMED, now=now)  # a bot: told it worked, nothing kept
-        data = form.registration_input(current_locale())
-        if getattr(form, "form_schema", None) is not None:
-            data.answers = engine.answers_from_form(form, form.form_schema)
-        try:
-            services.ensure_event_consent_text(db.session, now)
-            outcome = services.register(
-                db.session, event.id, data, now=now, manage_url=services.manage_link_url
+    found = _kept_event(slug)
+    if found is not None:
+        answer = _register_kept(found, now=now)
+        if answer is not None:
+            return answer
+    # Everything but the seat count and the rows is read and checked first, without the
+    # write lock (SQLite) or the event's lock: the form, the event, the mail with its .ics.
+    with read_only():
+        found = services.get_event_for_form(db.session, slug)
+        form = _registration_form(found, bound=True)
+        area = Area(form=form)
+        pending, status = None, 200
+        if form.validate_on_submit():
+            if (form.homepage.data or "").strip():
+                return _registered(found, CONFIRMED, now=now)  # a bot: told it worked, nothing kept
+            pending, status = _prepare(found, form, area, now=now)
+        elif request.method == "POST" and not form.csrf_token.errors:
+            # The questions failed: show what is wrong about the person at the same time.
+            _values, errors = services.check_registration_input(
+                db.session, found.event, form.registration_input(current_locale())
             )
-        except Invalid as exc:
-            db.session.rollback()
-            show_errors(form, exc)
-        except WrongState as exc:
-            db.session.rollback()
-            area.notice, status = exc.message, 409
-        except Busy as exc:
-            db.session.rollback()
-            area.notice, status = exc.message, 503
-        else:
-            db.session.commit()
-            mail_tasks.deliver_outbox()
-            if outcome.already_registered:
-                return _registered(event, "already", now=now)
-            return _registered(event, outcome.registration.status, now=now)
-    elif request.method == "POST" and not form.csrf_token.errors:
-        # The questions failed: show what is wrong about the person at the same time.
-        _values, errors = services.check_registration_input(
-            db.session, event, form.registration_input(current_locale())
+            for name, messages in errors.items():
+                form[name].errors = list(messages)
+        if pending is None:
+            return _refused(found, area, now=now, status=status)
+        _end_reads()
+    try:
+        stored = services.store_registration(
+            db.session, pending, now=now, manage_url=services.manage_link_url
         )
-        for name, messages in errors.items():
-            form[name].errors = list(messages)
+    except (WrongState, Busy) as exc:
+        db.session.rollback()
+        area.notice = exc.message
+        with read_only():
+            return _refused(
+                found, area, now=now, status=409 if isinstance(exc, WrongState) else 503
+            )
+    db.session.commit()
+    mail_tasks.kick_outbox()
+    outcome = "already" if stored.already_registered else stored.status
+    return _registered(found, outcome, now=now, seats=stored.seats)
+
+
+def _prepare(
+    found: services.FormEvent, form: RegistrationForm, area: Area, *, now: dt.datetime
+) -> tuple[services.Pending | None, int]:
+    """The registration checked and its mail written, or None and the answer's status with
+    the messages in `form` or `area`."""
+    data = form.registration_input(current_locale())
+    schema = getattr(form, "form_schema", None)
+    if schema is not None:
+        data.answers = engine.answers_from_form(form, schema)
+    try:
+        pending = services.prepare_registration(
+            db.session,
+            found.event,
+            data,
+            now=now,
+            consent_text_id=found.consent_text_id,
+            form_version=schema["version"] if schema is not None else None,
+        )
+    except Invalid as exc:
+        show_errors(form, exc)
+        return None, 200
+    except WrongState as exc:
+        area.notice = exc.message
+        return None, 409
+    return pending, 200
+
+
+def _refused(found: services.FormEvent, area: Area, *, now: dt.datetime, status: int) -> Any:
+    """The form again as it was sent, with its messages."""
+    form = area.form
     if not services.KEY_PATTERN.match(form.submission_key.data or ""):
         form.submission_key.data = new_submission_key()  # a broken form is whole when sent again
-    event = services.get_event_by_slug(db.session, slug)
-    return _respond(event, area, now=now, status=status)
+    return _respond(found, area, now=now, status=status)
 
 
 @bp.errorhandler(TooManyRequests)
@@ -315,16 +470,15 @@ def _too_many_requests(error: TooManyRequests) -> Any:
     """The registration stays in its form with a message, as after any other refusal."""
     if request.endpoint != "events.register":
         return render_error(429, _("Too many attempts. Wait a minute and try again."))
-    event = services.get_event_by_slug(db.session, (request.view_args or {}).get("slug", ""))
-    form = _registration_form(event, None, bound=True)  # `_context` labels the groups
+    found = services.get_event_for_form(db.session, (request.view_args or {}).get("slug", ""))
     area = Area(
-        form=form,
+        form=_registration_form(found, bound=True),
         notice=_(
             "Many forms have been sent from your connection in a short time. Wait a minute and "
             "send again: what you typed is kept below."
         ),
     )
-    return _respond(event, area, now=utcnow(), status=429)
+    return _respond(found, area, now=utcnow(), status=429)
 
 
 # --- the registrant's own link ----------------------------------------------------------------
@@ -465,7 +619,7 @@ def _change(token: str, form: Any, *, now: dt.datetime, **changes: Any) -> tuple
         return exc.message, exc.status
     db.session.commit()
     if promoted:
-        mail_tasks.deliver_outbox()  # the promoted get their mail
+        mail_tasks.kick_outbox()  # the promoted get their mail
     return "", 200
 
 
@@ -545,7 +699,7 @@ def cancel_registration(token: str) -> Any:
             flash(exc.message, "error")
             return redirect(url_for("events.manage_registration", token=token))
         db.session.commit()
-        mail_tasks.deliver_outbox()
+        mail_tasks.kick_outbox()
         flash(_("Your registration was cancelled. Thank you for letting us know."), "success")
         return redirect(url_for("events.manage_registration", token=token))
     except (LinkExpired, LinkInvalid) as exc:

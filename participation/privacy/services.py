@@ -19,28 +19,35 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import (
+    Integer,
+    ScalarSelect,
     Select,
     String,
     Text,
+    bindparam,
     cast,
     delete,
     exists,
     func,
+    insert,
     inspect,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from participation import tokens
+from participation.db import UTCDateTime
 from participation.errors import Conflict, Invalid, NotFound
 from participation.mail.models import FAILED, QUEUED, SENDING, OutboxMessage
 from participation.mail.services import queue_mail
 from participation.privacy import registry
 from participation.privacy.models import Consent, ConsentText, ErasureLog
 from participation.privacy.registry import Counts, Eraser, Exporter
+from participation.register import people
 from participation.register.models import (
     LANGUAGES,
     Association,
@@ -196,6 +203,142 @@ def record_consent(
     session.add(consent)
     session.flush()
     return consent
+
+
+_ACTIVE_CONSENT_ID = (
+    select(Consent.id)
+    .where(
+        Consent.person_id == bindparam("person_id"),
+        Consent.consent_text_id == bindparam("consent_text_id"),
+        Consent.withdrawn_at.is_(None),
+    )
+    .order_by(Consent.given_at.desc(), Consent.id.desc())
+    .limit(1)
+)
+_NEW_CONSENT = insert(Consent.__table__).returning(Consent.__table__.c.id)
+
+
+def current_text_id(key: Any) -> ScalarSelect[int]:
+    """The id of the newest text under `key` (a value, or a column of the enclosing query) as
+    a scalar subquery, to read it in the same statement as what it goes with."""
+    return (
+        select(ConsentText.id)
+        .where(ConsentText.key == key)
+        .order_by(ConsentText.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def consent_id_for(
+    session: Session,
+    person_id: int,
+    consent_text_id: int,
+    language: str,
+    now: dt.datetime,
+    *,
+    new_person: bool = False,
+) -> tuple[int, bool]:
+    """`record_consent` for a hot path, by ids: the person's active consent to this text
+    version, recorded now when they have none. A person created in this transaction
+    (`new_person`) can have none, so that is one INSERT. Returns (the consent's id, whether it
+    was recorded now). Raises Invalid for an unknown language."""
+    if language not in LANGUAGES:
+        raise Invalid(_("Unknown language."), {"language": [_("Unknown language.")]})
+    conn = session.connection()
+    ids = {"person_id": person_id, "consent_text_id": consent_text_id}
+    if not new_person:
+        active = conn.execute(_ACTIVE_CONSENT_ID, ids).scalar()
+        if active is not None:
+            return active, False
+    consent_id = conn.execute(
+        _NEW_CONSENT, {**ids, "language": language, "given_at": now}
+    ).scalar_one()
+    return consent_id, True
+
+
+def _new_person_with_consent() -> Any:
+    """PostgreSQL: the person (if new) and their consent in one statement. Also the id of one
+    who was there already (the new one is not visible to the statement itself)."""
+    person = (
+        postgresql.insert(Person.__table__)
+        .values({name: bindparam(f"person_{name}") for name in people.NEW_PERSON_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["email"])
+        .returning(Person.__table__.c.id)
+        .cte("new_person")
+    )
+    consent = (
+        insert(Consent.__table__)
+        .from_select(
+            ["person_id", "consent_text_id", "language", "given_at"],
+            select(
+                person.c.id,
+                bindparam("consent_text_id", type_=Integer()),
+                bindparam("consent_language", type_=String()),
+                bindparam("given_at", type_=UTCDateTime()),
+            ),
+        )
+        .returning(Consent.__table__.c.id)
+        .cte("new_consent")
+    )
+    return select(
+        select(person.c.id).scalar_subquery().label("new_person_id"),
+        select(consent.c.id).scalar_subquery().label("consent_id"),
+        select(Person.id)
+        .where(Person.email == bindparam("lookup_email"))
+        .scalar_subquery()
+        .label("person_id"),
+    )
+
+
+_NEW_PERSON_WITH_CONSENT = _new_person_with_consent()
+
+
+def person_and_consent_ids(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    language: str,
+    consent_text_id: int,
+    now: dt.datetime,
+) -> tuple[int, bool, int, bool]:
+    """`people.person_id_for` and `consent_id_for` together: on PostgreSQL one statement for a
+    new person (with their consent). Values checked as for `person_id_for`. Returns (person
+    id, whether created now, consent id, whether recorded now)."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        person_id, new = people.person_id_for(
+            session, email=email, name=name, language=language, now=now
+        )
+        consent_id, recorded = consent_id_for(
+            session, person_id, consent_text_id, language, now, new_person=new
+        )
+        return person_id, new, consent_id, recorded
+    if language not in LANGUAGES:
+        raise Invalid(_("Unknown language."), {"language": [_("Unknown language.")]})
+    row = conn.execute(
+        _NEW_PERSON_WITH_CONSENT,
+        {
+            **{
+                f"person_{key}": value
+                for key, value in people.new_person_row(
+                    email=email, name=name, language=language, now=now
+                ).items()
+            },
+            "lookup_email": email,
+            "consent_text_id": consent_text_id,
+            "consent_language": language,
+            "given_at": now,
+        },
+    ).one()
+    if row.new_person_id is not None:
+        return row.new_person_id, True, row.consent_id, True
+    # There already, or created by a transaction that committed while this one waited for it.
+    person_id = row.person_id or people.find_person_id(session, email)
+    assert person_id is not None
+    consent_id, recorded = consent_id_for(session, person_id, consent_text_id, language, now)
+    return person_id, False, consent_id, recorded
 
 
 def withdraw_consent(session: Session, person: Person, key: str, now: dt.datetime) -> int:

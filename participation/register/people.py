@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from participation.errors import Invalid, NotFound
@@ -181,3 +182,43 @@ def find_or_create_person(
     session.add(person)
     session.flush()
     return person
+
+
+# Built once: `person_id_for` only executes them.
+NEW_PERSON_COLUMNS = ("name", "email", "language", "created_at", "updated_at", "search_text")
+NEW_PERSON = {
+    dialect: dialect_insert(Person.__table__)
+    .on_conflict_do_nothing(index_elements=["email"])
+    .returning(Person.__table__.c.id)
+    for dialect, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_PERSON_ID = select(Person.id).where(Person.email == bindparam("email"))
+
+
+def new_person_row(*, email: str, name: str, language: str, now: dt.datetime) -> dict[str, Any]:
+    """The values of NEW_PERSON (INSERT … ON CONFLICT (email) DO NOTHING RETURNING id), by
+    NEW_PERSON_COLUMNS."""
+    values = (name, email, language, now, now, fold(f"{name} {email}"))
+    return dict(zip(NEW_PERSON_COLUMNS, values, strict=True))
+
+
+def find_person_id(session: Session, email: str) -> int | None:
+    """The id of the person with this (normalised) address."""
+    return session.connection().execute(_PERSON_ID, {"email": email}).scalar()
+
+
+def person_id_for(
+    session: Session, *, email: str, name: str, language: str, now: dt.datetime
+) -> tuple[int, bool]:
+    """`find_or_create_person` for a hot path that has checked the values already (`email`
+    normalised by `normalise_email`, `name` stripped and at most NAME_MAX, `language` one of
+    LANGUAGES): one INSERT … ON CONFLICT DO NOTHING when the address is new, a SELECT more
+    when not. Returns (the person's id, whether it was created now)."""
+    conn = session.connection()
+    row = new_person_row(email=email, name=name, language=language, now=now)
+    new = conn.execute(NEW_PERSON[conn.dialect.name], row).scalar()
+    if new is not None:
+        return new, True
+    found = find_person_id(session, email)
+    assert found is not None  # it conflicted, so it is there
+    return found, False

@@ -8,12 +8,24 @@ from typing import Any
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from participation.errors import Invalid, WrongState
 from participation.events import services
-from participation.events.models import CANCELLED, CONFIRMED, WAITLISTED, Registration
+from participation.events.models import (
+    CANCELLED,
+    CONFIRMED,
+    WAITLISTED,
+    Event,
+    EventGroup,
+    Registration,
+)
+from participation.formbuilder.models import FormResponse
 from participation.mail.models import OutboxMessage
+from participation.privacy import services as privacy
+from participation.privacy.models import Consent
+from participation.register import people
+from participation.register.models import Person
 from tests.events import factories as f
 
 
@@ -221,3 +233,130 @@ def test_a_walk_in_is_confirmed_and_attended_even_when_the_event_is_full(
     assert walk_in.status == CONFIRMED and walk_in.attended_at == now
     assert walk_in.source == "walk_in"
     assert _mails(db, "event_confirmation", walk_in.email) == []
+
+
+# --- checked and written before the lock, stored under it -------------------------------------
+
+
+def _count(db: Any, model: Any, *where: Any) -> int:
+    return db.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def _input(name: str, **extra: Any) -> services.RegistrationInput:
+    return services.RegistrationInput(
+        name=name,
+        email=extra.pop("email", f"{name.lower()}@example.org"),
+        consent=True,
+        submission_key=extra.pop("submission_key", secrets.token_urlsafe(20)),
+        **extra,
+    )
+
+
+def test_a_repeat_keeps_nothing_of_its_own(db: Any, now: dt.datetime) -> None:
+    """The same form again (also with another address typed in) and a second form for an
+    address registered already store their person, consent and answers before the lock finds
+    them out: all of it is taken out again."""
+    event = f.make_event(db, now=now, capacity=10)
+    key = secrets.token_urlsafe(20)
+    first = _register(db, event, "Aino", now=now, submission_key=key, answers={})
+    before = (_count(db, FormResponse), _count(db, Consent), _count(db, Person))
+
+    again = _register(db, event, "Aino", now=now, submission_key=key, answers={})
+    changed = _register(
+        db, event, "Aino", now=now, submission_key=key, email="uusi@example.org", answers={}
+    )
+    other = _register(db, event, "Aino Toinen", now=now, email="AINO@example.org", answers={})
+
+    assert again.duplicate and changed.duplicate and other.already_registered
+    assert {again.registration.id, changed.registration.id, other.registration.id} == {
+        first.registration.id
+    }
+    assert (_count(db, FormResponse), _count(db, Consent), _count(db, Person)) == before
+    assert _count(db, Person, Person.email == "uusi@example.org") == 0
+    assert len(_mails(db, "event_confirmation")) == 1
+
+
+def test_a_returning_person_keeps_their_consent_and_gets_a_new_registration(
+    db: Any, now: dt.datetime
+) -> None:
+    services.ensure_event_consent_text(db, now)
+    first = f.make_event(db, now=now, capacity=10)
+    second = f.make_event(db, now=now, capacity=10, title="Työpaja")
+    one = _register(db, first, "Aino", now=now).registration
+    two = _register(db, second, "Aino", now=now).registration
+    assert one.person_id == two.person_id and one.consent_id == two.consent_id
+    assert _count(db, Person, Person.email == "aino@example.org") == 1
+
+
+def test_the_mail_is_written_again_when_the_event_changed_before_the_lock(
+    db: Any, now: dt.datetime
+) -> None:
+    event = f.make_event(db, now=now, capacity=10)
+    pending = services.prepare_registration(db, event, _input("Aino"), now=now)
+    # Staff move the event (and bump updated_at, as every change does) before the lock is had.
+    db.execute(
+        update(Event)
+        .where(Event.id == event.id)
+        .values(title="Siirretty yhdistysilta", updated_at=now + dt.timedelta(seconds=1))
+    )
+    stored = services.store_registration(db, pending, now=now, manage_url=_manage)
+    (mail,) = _mails(db, "event_confirmation", "aino@example.org")
+    assert stored.status == CONFIRMED and "Siirretty yhdistysilta" in mail.subject
+    (vevent,) = Calendar.from_ical(mail.attachment_ics).walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "Siirretty yhdistysilta"
+
+
+def test_the_mail_follows_the_status_decided_under_the_lock(db: Any, now: dt.datetime) -> None:
+    event = f.make_event(db, now=now, capacity=1)
+    pending = services.prepare_registration(db, event, _input("Aino"), now=now)
+    assert set(pending.mails) == {CONFIRMED}  # the likely one, written before the lock
+    f.make_registration(db, event, name="Eka", email="eka@example.org", now=now)
+    stored = services.store_registration(db, pending, now=now, manage_url=_manage)
+    assert stored.status == WAITLISTED
+    assert _mails(db, "event_confirmation", "aino@example.org") == []
+    (waitlisted,) = _mails(db, "event_waitlisted", "aino@example.org")
+    assert waitlisted.attachment_ics is None and "/events/manage/" in waitlisted.body_text
+
+
+def test_a_group_changed_before_the_lock_is_counted_as_it_is_now(db: Any, now: dt.datetime) -> None:
+    event = f.make_event(db, now=now, groups=[("Liikunta", 5)])
+    group_id = event.groups[0].id
+    pending = services.prepare_registration(db, event, _input("Aino", group_id=group_id), now=now)
+    db.execute(update(EventGroup).where(EventGroup.id == group_id).values(capacity=0))
+    db.execute(
+        update(Event).where(Event.id == event.id).values(updated_at=now + dt.timedelta(seconds=1))
+    )
+    stored = services.store_registration(db, pending, now=now, manage_url=_manage)
+    assert stored.status == WAITLISTED and stored.seats.groups == {group_id: 0}
+
+
+def test_the_seats_after_a_registration_count_it(db: Any, now: dt.datetime) -> None:
+    event = f.make_event(db, now=now, capacity=5, groups=[("Liikunta", 3)], allow_party=True)
+    group_id = event.groups[0].id
+    pending = services.prepare_registration(
+        db, event, _input("Aino", group_id=group_id, seats=2), now=now
+    )
+    seats = services.store_registration(db, pending, now=now, manage_url=_manage).seats
+    assert (seats.taken, seats.free, seats.groups, seats.group_taken) == (
+        2,
+        3,
+        {group_id: 1},
+        {group_id: 2},
+    )
+    assert seats == services.free_seats(db, event)
+
+
+def test_someone_in_the_register_without_consent_gives_it_when_registering(
+    db: Any, now: dt.datetime
+) -> None:
+    services.ensure_event_consent_text(db, now)
+    person = people.find_or_create_person(db, email="aino@example.org", name="Aino", now=now)
+    first = f.make_event(db, now=now, capacity=10)
+    registration = _register(db, first, "Aino", now=now).registration
+    assert registration.person_id == person.id and registration.consent_id is not None
+    privacy.withdraw_consent(db, person, services.EVENT_CONSENT, now)
+    second = f.make_event(db, now=now, capacity=10, title="Työpaja")
+    again = _register(db, second, "Aino", now=now).registration
+    assert again.person_id == person.id
+    assert again.consent_id not in (None, registration.consent_id)
+    assert _count(db, Consent, Consent.person_id == person.id) == 2

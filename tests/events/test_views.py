@@ -291,6 +291,8 @@ def test_registering_without_javascript_confirms_and_mails_the_link_and_calendar
     assert answers[keys["yes_no"]] is True and answers[keys["short_text"]] == "Gluteeniton"
     mail = db.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "maija@example.fi"))
     assert mail is not None and "/events/manage/" in mail.body_text and mail.attachment_ics
+    link = re.search(r"http://localhost(/events/manage/\S+)", mail.body_text)
+    assert link and "Maija Meikäläinen" in _text(client.get(link.group(1)))
 
     page = _text(client.get(response.headers["Location"]))
     assert 'class="registration-done"' in page and "You are registered" in page
@@ -310,6 +312,42 @@ def test_registering_with_htmx_answers_in_place_with_fresh_seats(
     assert "You are registered" in page and "<html" not in page
     assert 'id="event-seats" hx-swap-oob="true">4 seats free of 5.' in page
     assert f'id="group-seats-{event.groups[0].id}"' in page and "2 seats free" in page
+
+
+def test_each_htmx_answer_shows_the_seats_left_after_it(
+    post: Any, db: Any, now: dt.datetime, english: None
+) -> None:
+    event = make_event(db, now=now, capacity=2)
+    db.commit()
+    answers = [
+        _text(
+            post(
+                _register_path(event),
+                _data(db, event, email=f"n{n}@example.fi"),
+                headers={"HX-Request": "true"},
+            )
+        )
+        for n in range(4)
+    ]
+    assert 'hx-swap-oob="true">1 seat free of 2.' in answers[0]
+    assert "You are registered" in answers[1] and 'hx-swap-oob="true">Full' in answers[1]
+    assert all("You are on the waitlist" in a and 'oob="true">Full' in a for a in answers[2:])
+
+
+def test_registering_with_htmx_on_a_full_event_answers_waitlisted_in_place(
+    post: Any, db: Any, now: dt.datetime, english: None
+) -> None:
+    event = make_event(db, now=now, capacity=1, groups=[("Liikunta", None)])
+    make_registration(db, event, name="Eka", email="eka@example.fi", now=now)
+    db.commit()
+    response = post(_register_path(event), _data(db, event), headers={"HX-Request": "true"})
+    page = _text(response)
+    assert response.status_code == 200 and "<html" not in page
+    assert "You are on the waitlist" in page and 'id="reg-name"' not in page
+    assert 'id="event-seats" hx-swap-oob="true">Full' in page
+    assert f'id="group-seats-{event.groups[0].id}"' in page and "no seat limit" in page
+    mail = db.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "maija@example.fi"))
+    assert mail.purpose == "event_waitlisted" and "/events/manage/" in mail.body_text
 
 
 def test_a_full_event_puts_the_registration_on_the_waitlist(
@@ -461,7 +499,7 @@ def test_a_busy_moment_says_try_again_and_keeps_everything(
     event = make_event(db, now=now)
     db.commit()
 
-    def busy(session: Any, event_id: int) -> Event:
+    def busy(session: Any, event_id: int, **_kept: Any) -> Event:
         raise Busy("Many people are registering right now. Wait a moment and send the form again.")
 
     monkeypatch.setattr(services, "lock_event", busy)
