@@ -9,6 +9,7 @@ from forms.build import (
     QuestionValidator,
     answers_from_form,
     build_form_class,
+    cached_form_class,
     validate_answers,
 )
 from forms.fields import QuestionField, RankingField, iter_items
@@ -38,6 +39,7 @@ __all__ = [
     "aggregate",
     "answers_from_form",
     "build_form_class",
+    "cached_form_class",
     "check_change",
     "delete_question",
     "empty_schema",

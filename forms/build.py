@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -104,6 +106,14 @@ def build_form_class(schema: Mapping[str, Any], *, locale: str = "fi", base: typ
         if question["type"] != "info":
             attrs[question["key"]] = _unbound_field(question, locale)
     return type(base)("QuestionnaireForm", (base,), attrs)
+
+
+@functools.lru_cache(maxsize=64)
+def cached_form_class(schema_text: str, locale: str, base: type = Form) -> type:
+    """`build_form_class` of a schema given as JSON text, built once per text, language and
+    base: a form class holds no request's data, and building one costs more than answering.
+    Keyed by the text itself, so a changed question makes a new class."""
+    return build_form_class(json.loads(schema_text), locale=locale, base=base)
 
 
 def answers_from_form(form: Any, schema: Mapping[str, Any]) -> dict[str, Any]:

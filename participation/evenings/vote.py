@@ -22,22 +22,15 @@ import hashlib
 import hmac
 import re
 import secrets
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import (
-    JSON,
-    Date,
-    Integer,
-    String,
     and_,
     bindparam,
-    cast,
     exists,
     func,
-    insert,
     or_,
     select,
     update,
@@ -45,13 +38,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 import forms as engine
-from participation.db import UTCDateTime, guarded_insert
 from participation.errors import Conflict, Invalid, NotFound, WrongState
 from participation.evenings import planning
 from participation.evenings.models import REFUSE, SECOND_VOTE, LiveVote
 from participation.events.models import Event
 from participation.formbuilder import services as formbuilder
 from participation.formbuilder.models import WEB, FormDefinition, FormResponse
+from participation.kept import Kept
+from participation.surveys import answering
 from participation.surveys import services as surveys
 from participation.surveys.models import ONE_PAGE, Survey, SurveyAnswer
 
@@ -298,8 +292,7 @@ class _Fixed:
     version: int
 
 
-_fixed: dict[str, _Fixed] = {}
-_fixed_lock = threading.Lock()
+_fixed: Kept[str, _Fixed] = Kept(1000)
 
 
 def _fixed_of(session: Session, code: str) -> _Fixed:
@@ -334,9 +327,7 @@ def _fixed_of(session: Session, code: str) -> _Fixed:
         max_choices=question["max_choices"] or len(question["options"]),
         version=int(row.schema.get("version", 1)),
     )
-    with _fixed_lock:
-        _fixed[code] = fixed
-    return fixed
+    return _fixed.put(code, fixed)
 
 
 def check_choices(choices: list[str], keys: tuple[str, ...], max_choices: int) -> list[str]:
@@ -388,44 +379,8 @@ _IS_OPEN = exists().where(
     or_(LiveVote.closed_at.is_(None), LiveVote.closed_at > bindparam("now")),
     Event.ends_at > bindparam("now"),
 )
-_HAS_ANSWER = exists().where(
-    SurveyAnswer.survey_id == bindparam("survey_id"),
-    SurveyAnswer.submission_key == bindparam("key"),
-)
-
-
-def _first_response(typed: bool) -> Any:
-    return guarded_insert(
-        _RESPONSE,
-        [
-            ("form_id", "form_id", Integer()),
-            ("answers", "answers", JSON()),
-            ("schema_version", "schema_version", Integer()),
-            ("source", "source", String()),
-            ("submitted_at", "submitted_at", UTCDateTime()),
-        ],
-        _IS_OPEN,
-        ~_HAS_ANSWER,
-        typed=typed,
-    )
-
-
-_FIRST_RESPONSE = _first_response(typed=False)
-_NEW_ANSWER = insert(_ANSWER)
-_FIRST_RESPONSE_CTE = _first_response(typed=True).cte("new_response")
-_FIRST_VOTE_PG = (
-    insert(_ANSWER)
-    .from_select(
-        ["survey_id", "response_id", "submission_key", "answered_on"],
-        select(
-            cast(bindparam("survey_id"), Integer),
-            _FIRST_RESPONSE_CTE.c.id,
-            cast(bindparam("key"), String),
-            cast(bindparam("answered_on"), Date),
-        ).select_from(_FIRST_RESPONSE_CTE),
-    )
-    .returning(_ANSWER.c.id)
-)
+_FIRST_RESPONSE = answering.new_response_insert(_IS_OPEN, ~answering.HAS_KEY, typed=False)
+_FIRST_VOTE_PG = answering.new_answer_insert_pg(_IS_OPEN, ~answering.HAS_KEY)
 _CHANGE = (
     update(_RESPONSE)
     .where(_RESPONSE.c.id == bindparam("response_id"))
@@ -478,7 +433,7 @@ def cast_vote(
         response_id = conn.execute(_FIRST_RESPONSE, values).scalar()
         if response_id is not None:
             conn.execute(
-                _NEW_ANSWER,
+                answering.NEW_ANSWER,
                 {
                     "survey_id": fixed.survey_id,
                     "response_id": response_id,
@@ -490,7 +445,7 @@ def cast_vote(
     # Nothing stored: the vote is not open, or the phone voted before. Which?
     row = conn.execute(_STATE, {"key": key, "vote_id": fixed.vote_id}).one_or_none()
     if row is None:  # deleted with its event since it was cached
-        _fixed.pop(code, None)
+        _fixed.forget(code)
         raise NotFound(_("No such vote. Check the address on the screen."))
     state = _state(row.opened_at, row.closed_at, row.ends_at, now)
     if state != OPEN:

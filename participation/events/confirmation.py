@@ -3,8 +3,8 @@ notice), written before the event's lock is taken and stored under it as an outb
 registration's transaction. Only the registrant's own link, which needs the new row's id, is
 put in under the lock.
 
-The same as `participation.mail.services.queue_mail` does in one go (render, then add the row);
-split here so that rendering stays out of the lock and the row is one INSERT.
+`participation.mail.services.queue_mail` renders and adds the row in one go; here its
+`render_mail` runs outside the lock and the row is one INSERT under it.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from participation.errors import Invalid
+from participation.kept import Kept
 from participation.mail.models import OutboxMessage
+from participation.mail.services import clean_header, render_mail
 
 # Stand for the link and the name while the text is written. Random per process: nothing typed
 # into the form can be taken for them.
@@ -29,8 +29,7 @@ NAME_MARK = f"[name-{secrets.token_hex(16)}]"
 _NEW_MESSAGE = insert(OutboxMessage.__table__)
 # Texts written, by app, template, language and context: everyone registering for the same
 # event (and group, and number of people) gets the same text but for the name and the link.
-_texts: dict[tuple[Any, ...], tuple[str, str]] = {}
-_MAX_TEXTS = 512
+_texts: Kept[tuple[Any, ...], tuple[str, str]] = Kept(512)
 
 
 @dataclass(frozen=True)
@@ -44,12 +43,6 @@ class Mail:
     written_from: tuple[Any, ...]
 
 
-def _header(value: str) -> str:
-    if "\r" in value or "\n" in value:
-        raise Invalid("header values must not contain line breaks")
-    return value
-
-
 def _frozen(value: Any) -> Any:
     if isinstance(value, dict):
         return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
@@ -61,18 +54,9 @@ def _text(template: str, locale: str, context: dict[str, Any]) -> tuple[str, str
     marks for the name and the link."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     key = (app, template, locale, _frozen(context))
-    text = _texts.get(key)
-    if text is None:
-        with force_locale(locale):
-            rendered = render_template(
-                f"mail/{template}.txt", name=NAME_MARK, link=LINK_MARK, **context
-            )
-        first, _, body = rendered.lstrip().partition("\n")
-        text = (first.removeprefix("Subject:").strip(), body.strip() + "\n")
-        if len(_texts) >= _MAX_TEXTS:
-            _texts.clear()
-        _texts[key] = text
-    return text
+    return _texts.get_or_make(
+        key, lambda: render_mail(template, locale, name=NAME_MARK, link=LINK_MARK, **context)
+    )
 
 
 def write(
@@ -91,8 +75,8 @@ def write(
     line break."""
     subject, body = _text(template, locale, context)
     return Mail(
-        recipient=_header(to.strip()),
-        subject=_header(subject.replace(NAME_MARK, name)),
+        recipient=clean_header(to.strip()),
+        subject=clean_header(subject.replace(NAME_MARK, name)),
         body=body.replace(NAME_MARK, name),
         purpose=purpose,
         ics=ics,

@@ -4,8 +4,6 @@ shown back."""
 
 from __future__ import annotations
 
-import functools
-import json
 import secrets
 
 from flask_babel import lazy_gettext as _l
@@ -65,11 +63,9 @@ class ChangeForm(FlaskForm):
     seats = SelectField(_l("Number of people"), validate_choice=False)
 
 
-@functools.lru_cache(maxsize=64)
 def registration_form_class(schema: str | None, locale: str) -> type[RegistrationForm]:
     """The registration form with the event's questions: `schema` is the form's schema as
-    stored (JSON text; None: no questions). Built once per schema and locale: a form class
-    holds no request's data, and building one took longer than the rest of a registration."""
+    stored (JSON text; None: no questions), its class built once per process."""
     if schema is None:
         return RegistrationForm
-    return engine.build_form_class(json.loads(schema), locale=locale, base=RegistrationForm)
+    return engine.cached_form_class(schema, locale, RegistrationForm)

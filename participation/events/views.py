@@ -36,6 +36,7 @@ from participation.events.setup_forms import KIND_LABELS
 from participation.events.staff_forms import seat_choices
 from participation.extensions import db
 from participation.i18n import HELSINKI, current_locale
+from participation.kept import Kept
 from participation.mail import tasks as mail_tasks
 from participation.pagination import Page, page_arg
 from participation.privacy import services as privacy
@@ -278,23 +279,20 @@ def _registered(
         seats.free,
         tuple((group.id, seats.groups.get(group.id)) for group in event.groups),
     )
-    answer = _registered_answers.get(key)
-    if answer is None:
-        answer = render_template(
+    return _registered_answers.get_or_make(
+        key,
+        lambda: render_template(
             "events/_registered.html",
             event=event,
             state=state,
             seats=seats,
             area=Area(outcome=outcome),
-        )
-        if len(_registered_answers) >= 256:
-            _registered_answers.clear()
-        _registered_answers[key] = answer
-    return answer
+        ),
+    )
 
 
 # The htmx answers to registrations (events/_registered.html), by everything they show.
-_registered_answers: dict[tuple[Any, ...], str] = {}
+_registered_answers: Kept[tuple[Any, ...], str] = Kept(256)
 
 
 def _end_reads() -> None:
@@ -311,7 +309,7 @@ def _end_reads() -> None:
 # process by app and slug, outside any session: a registration reads nothing before the lock,
 # which tells whether they are still those (`services.lock_event`). Each changed fact bumps the
 # event's `updated_at`, or is the consent text or the form's schema, returned with the lock.
-_kept_events: dict[tuple[Any, str], services.FormEvent] = {}
+_kept_events: Kept[tuple[Any, str], services.FormEvent] = Kept(256)
 
 
 def _kept_event(slug: str) -> services.FormEvent | None:
@@ -334,14 +332,11 @@ def _kept_event(slug: str) -> services.FormEvent | None:
             return None
     if found.consent_text_id is None:  # the full path publishes the default text
         return None
-    if len(_kept_events) >= 256:
-        _kept_events.clear()
-    _kept_events[key] = found
-    return found
+    return _kept_events.put(key, found)
 
 
 def _forget_event(slug: str) -> None:
-    _kept_events.pop((current_app._get_current_object(), slug), None)  # type: ignore[attr-defined]
+    _kept_events.forget((current_app._get_current_object(), slug))  # type: ignore[attr-defined]
 
 
 def _register_kept(found: services.FormEvent, *, now: dt.datetime) -> Any:

@@ -25,10 +25,18 @@ MAX_ATTEMPTS = 8
 STUCK_AFTER = dt.timedelta(minutes=15)
 
 
-def _clean_header(value: str) -> str:
+def clean_header(value: str) -> str:
     if "\r" in value or "\n" in value:
         raise Invalid("header values must not contain line breaks")
     return value
+
+
+def render_mail(template: str, locale: str, **context: Any) -> tuple[str, str]:
+    """(subject, body) of `templates/mail/<template>.txt`, whose first line is `Subject: …`."""
+    with force_locale(locale):
+        rendered = render_template(f"mail/{template}.txt", **context)
+    first, _, body = rendered.lstrip().partition("\n")
+    return first.removeprefix("Subject:").strip(), body.strip() + "\n"
 
 
 def queue_mail(
@@ -50,14 +58,11 @@ def queue_mail(
     message waits until the digest is rendered. `ics` (an iCalendar text) is attached as
     invite.ics. Raises Invalid when the recipient or subject holds a line break.
     """
-    with force_locale(locale):
-        rendered = render_template(f"mail/{template}.txt", **context)
-    first, _, body = rendered.lstrip().partition("\n")
-    subject = first.removeprefix("Subject:").strip()
+    subject, body = render_mail(template, locale, **context)
     message = OutboxMessage(
-        recipient=_clean_header(to.strip()),
-        subject=_clean_header(subject),
-        body_text=body.strip() + "\n",
+        recipient=clean_header(to.strip()),
+        subject=clean_header(subject),
+        body_text=body,
         purpose=purpose,
         created_at=now,
         next_attempt_at=now,
@@ -85,15 +90,15 @@ def build_message(
     """One message to one recipient; `attachment` is (file name, PDF bytes)."""
     message = EmailMessage()
     message["From"] = formataddr((current_app.config["MUNICIPALITY_NAME"], sender))
-    message["To"] = _clean_header(row.recipient)
-    message["Subject"] = _clean_header(row.subject)
+    message["To"] = clean_header(row.recipient)
+    message["Subject"] = clean_header(row.subject)
     message["Message-ID"] = row.message_id or make_msgid(f"outbox{row.id}", domain=domain)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(row.body_text)
     if attachment is not None:
         filename, data = attachment
         message.add_attachment(
-            data, maintype="application", subtype="pdf", filename=_clean_header(filename)
+            data, maintype="application", subtype="pdf", filename=clean_header(filename)
         )
     if row.attachment_ics:
         # Calendars read a file named *.ics of type text/calendar; METHOD:PUBLISH in the

@@ -16,7 +16,6 @@ rules themselves (`comment_length_error`, `KEY_PATTERN`) are the services' own.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from participation.db import UTCDateTime, guarded_insert, read_only
+from participation.kept import Kept
 from participation.rounds.models import Comment, Participant, Round, Section
 from participation.rounds.services import KEY_PATTERN, clean_body, comment_length_error
 
@@ -97,10 +97,10 @@ _PARTICIPANT = select(
     Participant.id, Participant.round_id, Participant.name, Participant.email
 ).where(Participant.id.in_(bindparam("ids", expanding=True)), Participant.anonymised_at.is_(None))
 
-_lock = threading.Lock()
-_rounds: dict[str, tuple[float, RoundFacts]] = {}
+# slug -> (kept until, facts)
+_rounds: Kept[str, tuple[float, RoundFacts]] = Kept(1000)
 # (round slug, participant id) -> as shown; by slug, not round id: a slug is never given twice
-_participants: dict[tuple[str, int], Someone] = {}
+_participants: Kept[tuple[str, int], Someone] = Kept(PARTICIPANTS_KEPT)
 
 
 def _round_facts(session: Session, slug: str) -> tuple[RoundFacts | None, bool]:
@@ -124,8 +124,7 @@ def _round_facts(session: Session, slug: str) -> tuple[RoundFacts | None, bool]:
         consent_key=first.consent_key,
         headings={r.section_id: r.heading for r in rows if r.section_id is not None},
     )
-    with _lock:
-        _rounds[slug] = (time.monotonic() + ROUND_FACTS_FOR, facts)
+    _rounds.put(slug, (time.monotonic() + ROUND_FACTS_FOR, facts))
     return facts, True
 
 
@@ -141,10 +140,7 @@ def _participant(
     if found is None:
         return None, True
     someone = Someone(found.id, found.name, found.email)
-    with _lock:
-        if len(_participants) > PARTICIPANTS_KEPT:
-            _participants.clear()
-        _participants[(round_.slug, found.id)] = someone
+    _participants.put((round_.slug, found.id), someone)
     return someone, True
 
 
@@ -178,10 +174,9 @@ def find_target(
 def forget(slug: str, participant_id: int | None = None) -> None:
     """Read the round (and the participant) afresh next time: after the short path stored
     nothing, whatever it kept may be what changed."""
-    with _lock:
-        _rounds.pop(slug, None)
-        if participant_id is not None:
-            _participants.pop((slug, participant_id), None)
+    _rounds.forget(slug)
+    if participant_id is not None:
+        _participants.forget((slug, participant_id))
 
 
 # Built once: a comment's statement is only executed, never constructed, per request.

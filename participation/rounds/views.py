@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +33,7 @@ from participation.digests import services as digests
 from participation.errors import Invalid, NotFound, WrongState
 from participation.extensions import db
 from participation.i18n import current_locale
+from participation.kept import Kept
 from participation.mail import tasks as mail_tasks
 from participation.pagination import Page, page_arg, page_size
 from participation.privacy import services as privacy
@@ -425,13 +425,19 @@ def _comment_action(round_: Round, section: Section | None) -> str:
 
 
 def _comment_form(
-    round_: Round, section: Section | None, choices: list[SelectChoice], *, bound: bool
+    round_: Round,
+    section: Section | None,
+    choices: list[SelectChoice],
+    *,
+    bound: bool,
+    submission_key: str | None = None,
 ) -> CommentForm:
     key = _area_key(section)
     if bound:
         form = CommentForm(prefix=key)
     else:
-        form = CommentForm(prefix=key, formdata=None, data={"submission_key": new_submission_key()})
+        data = {"submission_key": submission_key or new_submission_key()}
+        form = CommentForm(prefix=key, formdata=None, data=data)
     form.association_id.choices = choices
     return form
 
@@ -518,7 +524,13 @@ def _consent_text(round_: Round) -> str:
 
 
 def _render_area(
-    round_: Round, area: Area, *, participant: Any, now: dt.datetime, newly_known: bool = False
+    round_: Round,
+    area: Area,
+    *,
+    participant: Any,
+    now: dt.datetime,
+    newly_known: bool = False,
+    csrf_value: str | None = None,
 ) -> str:
     """The area alone for htmx; for a newly known participant, the other areas' "about you"
     blocks are replaced out of band, so no form asks again."""
@@ -545,6 +557,7 @@ def _render_area(
         consent_text="" if participant is not None else _consent_text(round_),
         oob_keys=others,
         in_place=True,
+        csrf_value=csrf_value,
     )
 
 
@@ -674,40 +687,26 @@ def _quick_comment(slug: str, section_id: int | None) -> Any:
         key,
         current_locale(),
     )
-    with _thanks_lock:
-        made = _thanks.get(facts)
-    if made is None:
-        made = _render_thanks(target, key, _KEY_MARK, _TOKEN_MARK)
-        with _thanks_lock:
-            if len(_thanks) > 1000:
-                _thanks.clear()
-            _thanks[facts] = made
+    made = _thanks.get_or_make(facts, lambda: _render_thanks(target, key, _KEY_MARK, _TOKEN_MARK))
     return made.replace(_KEY_MARK, new_submission_key()).replace(_TOKEN_MARK, generate_csrf())
 
 
 # The short path's answers by everything they show (a change to any makes a new entry); the
 # marks are where each answer's own key and token go.
-_thanks: dict[tuple[Any, ...], str] = {}
-_thanks_lock = threading.Lock()
+_thanks: Kept[tuple[Any, ...], str] = Kept(1000)
 _KEY_MARK, _TOKEN_MARK = "QUICK-KEY-MARK-4f1c", "QUICK-TOKEN-MARK-4f1c"
 
 
 def _render_thanks(target: quick.Target, key: str, submission_key: str, token: str) -> str:
-    fresh = CommentForm(prefix=key, formdata=None, data={"submission_key": submission_key})
-    fresh.association_id.choices = []
-    done = Area(key, request.path, target.section, fresh, thanks=True)  # type: ignore[arg-type]
-    if target.round.comments_public:
-        section_id = target.section.id if target.section else None
-        done.comments = services.public_section_comments(db.session, target.round, section_id)  # type: ignore[arg-type]
-    return render_template(
-        "rounds/_comment_area.html",
-        round=target.round,
-        area=done,
+    round_, section = target.round, target.section
+    fresh = _comment_form(round_, section, [], bound=False, submission_key=submission_key)  # type: ignore[arg-type]
+    done = Area(key, request.path, section, fresh, thanks=True)  # type: ignore[arg-type]
+    return _render_area(
+        round_,
+        done,
         participant=target.participant,
-        consent_text="",
-        oob_keys=[],
-        in_place=True,
-        csrf_value=token,
+        now=utcnow(),
+        csrf_value=token,  # type: ignore[arg-type]
     )
 
 

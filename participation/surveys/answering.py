@@ -24,7 +24,6 @@ invitations, saved progress (paged surveys) and paper answers.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +37,7 @@ from forms.formdata import FormData, answers_from_formdata
 from participation.db import UTCDateTime, guarded_insert
 from participation.errors import NotFound
 from participation.formbuilder.models import WEB, FormDefinition, FormResponse
+from participation.kept import Kept
 from participation.surveys.models import Survey, SurveyAnswer
 from participation.surveys.services import KEY_PATTERN, day_start, helsinki_day
 
@@ -88,8 +88,7 @@ _FACTS = (
     .join(FormDefinition, FormDefinition.id == Survey.form_id)
     .where(Survey.slug == bindparam("slug"))
 )
-_facts: dict[str, PublicFacts] = {}
-_MAX_FACTS = 256
+_facts: Kept[str, PublicFacts] = Kept(256)
 
 
 def remembered_facts(slug: str) -> PublicFacts | None:
@@ -102,18 +101,14 @@ def read_facts(session: Session, slug: str) -> PublicFacts | None:
     (the full way then says which)."""
     row = session.connection().execute(_FACTS, {"slug": slug}).one_or_none()
     if row is None:
-        _facts.pop(slug, None)
+        _facts.forget(slug)
         return None
-    facts = PublicFacts(*row)
-    if len(_facts) >= _MAX_FACTS:
-        _facts.clear()
-    _facts[slug] = facts
-    return facts
+    return _facts.put(slug, PublicFacts(*row))
 
 
 def forget_facts(slug: str) -> None:
     """Read them again next time (nothing was stored with them)."""
-    _facts.pop(slug, None)
+    _facts.forget(slug)
 
 
 def schema_text(session: Session, form_id: int) -> str:
@@ -124,24 +119,10 @@ def schema_text(session: Session, form_id: int) -> str:
     return text
 
 
-# Plain dicts: a race between two threads only builds or reads something twice.
-_classes: dict[tuple[str, str, type], type] = {}
-_MAX_CLASSES = 64  # surveys x languages answered at once; more only rebuilds classes
-
-
 def form_class(text: str, locale: str, base: type) -> Any:
-    """The answering form class of a schema (JSON text) in a language, built once per process.
-    Keyed by the text itself, so a question changed in any process makes a new class. The class
-    carries the normalised schema as `form_schema`."""
-    key = (text, locale, base)
-    found = _classes.get(key)
-    if found is not None:
-        return found
-    built = engine.build_form_class(json.loads(text), locale=locale, base=base)
-    if len(_classes) >= _MAX_CLASSES:
-        _classes.clear()
-    _classes[key] = built
-    return built
+    """The answering form class of a schema (JSON text) in a language, built once per process;
+    it carries the normalised schema as `form_schema`."""
+    return engine.cached_form_class(text, locale, base)
 
 
 # --- storing ----------------------------------------------------------------------------------
@@ -161,14 +142,17 @@ _TAKES_ANSWERS = exists().where(
     FormDefinition.id == Survey.form_id,
     cast(FormDefinition.schema, Text) == bindparam("schema_text"),
 )
-_HAS_KEY = exists().where(
+# Whether the survey has an answer with this submission key: the live vote's guard too.
+HAS_KEY = exists().where(
     SurveyAnswer.survey_id == bindparam("survey_id"),
     SurveyAnswer.submission_key == bindparam("key"),
 )
 
 
-def _new_response(typed: bool) -> Any:
-    """The response insert, only while the survey takes answers and the key is new."""
+def new_response_insert(*guards: Any, typed: bool) -> Any:
+    """The response row of a new answer, stored only while `guards` hold; `typed` for
+    PostgreSQL (see db.guarded_insert). Parameters: form_id, answers, schema_version, source,
+    submitted_at and the guards' own."""
     return guarded_insert(
         _RESPONSE,
         [
@@ -178,28 +162,34 @@ def _new_response(typed: bool) -> Any:
             ("source", "source", String()),
             ("submitted_at", "submitted_at", UTCDateTime()),
         ],
-        _TAKES_ANSWERS,
-        ~_HAS_KEY,
+        *guards,
         typed=typed,
     )
 
 
-_NEW_RESPONSE = _new_response(typed=False)
-_NEW_ANSWER = insert(_ANSWER)
-_NEW_RESPONSE_CTE = _new_response(typed=True).cte("new_response")
-_NEW_BOTH_PG = (
-    insert(_ANSWER)
-    .from_select(
-        ["survey_id", "response_id", "submission_key", "answered_on"],
-        select(
-            cast(bindparam("survey_id"), Integer),
-            _NEW_RESPONSE_CTE.c.id,
-            cast(bindparam("key"), String),
-            cast(bindparam("answered_on"), Date),
-        ).select_from(_NEW_RESPONSE_CTE),
+def new_answer_insert_pg(*guards: Any) -> Any:
+    """PostgreSQL: the response and its answer row (survey_id, key, answered_on) in one
+    statement; RETURNING the answer's id, nothing when a guard failed. (SQLite has no INSERT
+    in a WITH clause: there NEW_ANSWER follows the response insert's returned id.)"""
+    response = new_response_insert(*guards, typed=True).cte("new_response")
+    return (
+        insert(_ANSWER)
+        .from_select(
+            ["survey_id", "response_id", "submission_key", "answered_on"],
+            select(
+                cast(bindparam("survey_id"), Integer),
+                response.c.id,
+                cast(bindparam("key"), String),
+                cast(bindparam("answered_on"), Date),
+            ).select_from(response),
+        )
+        .returning(_ANSWER.c.id)
     )
-    .returning(_ANSWER.c.id)
-)
+
+
+NEW_ANSWER = insert(_ANSWER)
+_NEW_RESPONSE = new_response_insert(_TAKES_ANSWERS, ~HAS_KEY, typed=False)
+_NEW_BOTH_PG = new_answer_insert_pg(_TAKES_ANSWERS, ~HAS_KEY)
 
 
 def submit_public_answer(
@@ -256,7 +246,7 @@ def submit_public_answer(
     if response_id is None:
         return False
     conn.execute(
-        _NEW_ANSWER,
+        NEW_ANSWER,
         {
             "survey_id": facts.id,
             "response_id": response_id,
