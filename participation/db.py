@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
+import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -22,6 +26,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -72,22 +77,89 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15}, **kwargs)
+        engine = create_engine(
+            url, connect_args={"timeout": BUSY_TIMEOUT, "factory": _QueuedConnection}, **kwargs
+        )
         _tune_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+BUSY_TIMEOUT = 15.0  # seconds a SQLite writer waits for the write lock before it gives up
+
+
+class _QueuedConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions first queue on a lock file beside the
+    database (`<database>-writers`), held until the transaction ends.
+
+    SQLite's own wait for its write lock (the busy timeout) sleeps 1, 2, 5, 10 … ms between
+    tries however soon the lock comes free, so two busy web workers lose milliseconds per write
+    to sleeping. The lock file is tried at intervals of at most 0.2 ms instead. SQLite's lock
+    still decides: the queue only keeps this app's writers from colliding on it, and a writer
+    outside the queue (the sqlite3 shell) is waited for as before."""
+
+    _turn: int | None = None  # the lock file, opened at the first write transaction
+    _holding = False
+
+    def take_turn(self, database: str) -> None:
+        """Wait (at most BUSY_TIMEOUT) until no other writer in the queue is in a transaction;
+        raises sqlite3.OperationalError("database is locked") as SQLite would."""
+        if self._turn is None:
+            self._turn = os.open(f"{database}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+        pause, deadline = 0.00005, 0.0
+        while True:
+            try:
+                fcntl.flock(self._turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                now = time.monotonic()
+                if not deadline:
+                    deadline = now + BUSY_TIMEOUT
+                elif now > deadline:
+                    raise sqlite3.OperationalError("database is locked") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.0002)
+            else:
+                self._holding = True
+                return
+
+    def leave_turn(self) -> None:
+        if self._holding and not self.in_transaction:
+            fcntl.flock(self._turn, fcntl.LOCK_UN)  # type: ignore[arg-type]
+            self._holding = False
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.leave_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.leave_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._turn is not None:
+                os.close(self._turn)  # also ends its flock
+                self._turn, self._holding = None, False
+
+
 def _tune_sqlite(engine: Engine) -> None:
     """WAL, foreign keys, and SQLAlchemy's recipe so pysqlite's transactions (and savepoints) work."""
+    database = engine.url.database
+    on_disk = database not in (None, "", ":memory:")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # let SQLAlchemy emit BEGIN itself
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=15000")
-        if engine.url.database not in (None, "", ":memory:"):
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+        if on_disk:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.close()
 
@@ -95,8 +167,24 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # A deferred transaction that reads and then writes fails at once with "database is
         # locked" when another writer committed in between (busy_timeout cannot help: its
-        # snapshot is stale). Work that means to write takes the write lock up front instead.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        # snapshot is stale). Work that means to write takes the write lock up front instead,
+        # after its turn in the writers' queue.
+        if not _write_intent.get():
+            conn.exec_driver_sql("BEGIN")
+            return
+        raw = conn.connection.dbapi_connection
+        queued = on_disk and isinstance(raw, _QueuedConnection)
+        if queued:
+            try:
+                raw.take_turn(database)
+            except sqlite3.OperationalError as exc:  # as if BEGIN IMMEDIATE had timed out
+                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if queued:
+                raw.leave_turn()
+            raise
 
 
 # Set for requests that change things (POST and the like) and for worker tasks: on SQLite their

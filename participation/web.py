@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from babel import support
-from flask import Flask, Response, abort, current_app, render_template, request
+from flask import Flask, Response, abort, current_app, g, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -82,6 +82,13 @@ def absolute_url(endpoint: str, **values: Any) -> str:
     """BASE_URL + the route's path, without needing a request (the worker and the CLI too)."""
     adapter = current_app.url_map.bind("localhost")
     return current_app.config["BASE_URL"] + adapter.build(endpoint, values)
+
+
+def csrf_checked() -> bool:
+    """CSRFProtect accepted this request's token (or CSRF is off). False also when the view
+    runs from the CSRF error handler, which re-shows the form: a view that reads the posted
+    data without its form's own token check must look here first."""
+    return bool(g.get("csrf_valid")) or not current_app.config.get("WTF_CSRF_ENABLED", True)
 
 
 def is_htmx() -> bool:

@@ -17,6 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.datastructures import MultiDict
 
 from participation import create_app, migrate
 from participation.db import make_engine
@@ -185,6 +186,18 @@ def now() -> dt.datetime:
 
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def form_post(values: dict[str, Any], prefix: str = "") -> MultiDict:
+    """Posted form data as a browser sends it: None leaves a field out, a list sends it once
+    per item; `prefix` as a form with a prefix names its fields ("reg" → "reg-name")."""
+    items: list[tuple[str, str]] = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        for one in value if isinstance(value, list) else [value]:
+            items.append((f"{prefix}-{key}" if prefix else key, one))
+    return MultiDict(items)
 
 
 def csrf_token(client: FlaskClient, path: str = "/") -> str:

@@ -5,6 +5,7 @@ shown back."""
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -12,6 +13,7 @@ from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectFie
 from wtforms.validators import Optional
 
 import forms as engine
+from forms.formdata import FormData, answers_from_formdata
 from participation.events.services import RegistrationInput
 
 
@@ -69,3 +71,54 @@ def registration_form_class(schema: str | None, locale: str) -> type[Registratio
     if schema is None:
         return RegistrationForm
     return engine.cached_form_class(schema, locale, RegistrationForm)
+
+
+class _Prefixed:
+    """Posted data as the fields of a form with `prefix` read it."""
+
+    def __init__(self, formdata: FormData, prefix: str) -> None:
+        self.formdata, self.prefix = formdata, prefix
+
+    def getlist(self, key: str) -> list[str]:
+        return self.formdata.getlist(f"{self.prefix}-{key}")
+
+
+def _first(values: list[str], default: Any = None) -> Any:
+    return values[0] if values else default
+
+
+def _ticked(values: list[str]) -> bool:
+    return bool(values) and values[0] not in BooleanField.false_values
+
+
+def input_from_formdata(
+    form_class: type[RegistrationForm], formdata: FormData, language: str
+) -> RegistrationInput | None:
+    """What `form_class(prefix="reg")` bound to `formdata` gives by `registration_input` (with
+    the event's answers), read without binding it; None when the bound form would not validate
+    or the honeypot is filled: bind it then, for its messages. The CSRF token is not looked at:
+    the caller makes sure CSRFProtect accepted it (`web.csrf_checked`)."""
+    posted = _Prefixed(formdata, "reg")
+    if (_first(posted.getlist("homepage")) or "").strip():
+        return None
+    answers = None
+    schema = getattr(form_class, "form_schema", None)
+    if schema is not None:
+        answers = answers_from_formdata(schema, posted, locale=language)
+        if answers is None:
+            return None
+    # As the fields process them: a text or choice field takes the first value posted (a
+    # choice coerced by str), a box is ticked unless it posts "false" or nothing.
+    return RegistrationInput(
+        name=_first(posted.getlist("name")) or "",
+        email=(_first(posted.getlist("email")) or "").strip(),
+        language=language,
+        association_id=_first(posted.getlist("association_id")) or None,
+        seats=_first(posted.getlist("seats"), "1") or 1,
+        group_id=_first(posted.getlist("group_id")) or None,
+        name_public=_ticked(posted.getlist("name_public")),
+        consent=_ticked(posted.getlist("consent")),
+        submission_key=_first(posted.getlist("submission_key")) or "",
+        source="web",
+        answers=answers,
+    )

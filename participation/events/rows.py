@@ -2,16 +2,18 @@
 of work): a registration is the busiest write of an event, a whole room's within a minute, and
 on PostgreSQL each statement is a round trip, most of them made while the event's lock is held.
 
-On PostgreSQL the seat count also draws the new registration's id from its sequence (under the
-lock, so ids keep the lock's order, the order of arrival), which lets the answers, the
-registration, its own link and its mail (whose text holds the link, signed over that id) go in
-as one statement. SQLite has no INSERT in a WITH clause: there they are four, all inside its one
-write lock.
+On PostgreSQL the lock's statement also draws the new registration's id from its sequence
+(under the lock, so ids keep the lock's order, the order of arrival), and one more statement
+counts the seats taken, decides confirmed or waitlisted by them, and stores the answers, the
+registration, its own link and its mail (both mails are written beforehand, their text holding
+the link signed over that id). SQLite has no INSERT in a WITH clause: there the count comes with
+the lock and the rows are four statements, all inside its one write lock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -20,69 +22,73 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    and_,
     bindparam,
+    case,
     func,
     insert,
-    literal,
     literal_column,
+    null,
+    or_,
     select,
-    true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from participation.db import UTCDateTime
-from participation.events.models import CONFIRMED, Registration
+from participation.events.models import CONFIRMED, WAITLISTED, Registration
 from participation.formbuilder.models import FormResponse
 from participation.mail.models import OutboxMessage
 from participation.tokens import ActionLink
+
+
+def _constant(value: Any, type_: Any = None) -> Any:
+    """A constant of the code written into the statement, not sent as a parameter: psycopg
+    caches its parsing of a statement only up to 4,096 characters and 50 parameters, and the
+    registration's statement on PostgreSQL is near both."""
+    if value is None:
+        return null()
+    if isinstance(value, str):
+        assert "'" not in value
+        return literal_column(f"'{value}'", type_ or String())
+    assert isinstance(value, int)
+    return literal_column(str(int(value)), type_ or Integer())
+
 
 _REGISTRATION = Registration.__table__
 _LINK = ActionLink.__table__
 _OUTBOX = OutboxMessage.__table__
 _CONFIRMED_OF_EVENT = (
     _REGISTRATION.c.event_id == bindparam("event_id"),
-    _REGISTRATION.c.status == CONFIRMED,
+    _REGISTRATION.c.status == _constant(CONFIRMED),
 )
 
 # The seats taken: a plain sum without groups (SQLite sorts for a GROUP BY).
-_TAKEN = select(func.coalesce(func.sum(_REGISTRATION.c.seats), 0)).where(*_CONFIRMED_OF_EVENT)
+_TAKEN = select(func.coalesce(func.sum(_REGISTRATION.c.seats), _constant(0))).where(
+    *_CONFIRMED_OF_EVENT
+)
 _TAKEN_BY_GROUP = (
-    select(_REGISTRATION.c.group_id, func.coalesce(func.sum(_REGISTRATION.c.seats), 0))
+    select(_REGISTRATION.c.group_id, func.coalesce(func.sum(_REGISTRATION.c.seats), _constant(0)))
     .where(*_CONFIRMED_OF_EVENT)
     .group_by(_REGISTRATION.c.group_id)
 )
-# PostgreSQL: the same per group, with the next registration id drawn once (one row even when
-# nothing is taken yet).
-_NEXT_ID = select(
-    func.nextval(
-        literal_column("pg_get_serial_sequence('event_registration', 'id')::regclass")
-    ).label("next_id")
-).subquery("drawn")
-_BY_GROUP = _TAKEN_BY_GROUP.subquery("taken")
-_TAKEN_AND_NEXT_ID = select(_NEXT_ID.c.next_id, *_BY_GROUP.c).select_from(
-    _NEXT_ID.outerjoin(_BY_GROUP, true())
+# PostgreSQL: the next registration's id, drawn by the lock's statement.
+NEXT_ID = func.nextval(
+    literal_column("pg_get_serial_sequence('event_registration', 'id')::regclass")
 )
 
 
-def count_taken(
-    conn: Connection, event_id: int, *, grouped: bool, next_id: bool = False
-) -> tuple[int, dict[int, int], int | None]:
-    """(seats taken, seats taken by group id, the next registration id or None). `grouped`:
-    the event has groups; `next_id` (PostgreSQL only): draw the id in the same statement."""
+def count_taken(conn: Connection, event_id: int, *, grouped: bool) -> tuple[int, dict[int, int]]:
+    """(seats taken, seats taken by group id). `grouped`: the event has groups."""
     ids = {"event_id": event_id}
-    if not grouped and not next_id:
-        return int(conn.execute(_TAKEN, ids).scalar_one()), {}, None
-    taken, by_group, drawn = 0, {}, None
-    for row in conn.execute(_TAKEN_AND_NEXT_ID if next_id else _TAKEN_BY_GROUP, ids):
-        if next_id:
-            drawn, row = row[0], row[1:]
-        group_id, seats = row
-        if seats is not None:
-            taken += int(seats)
-            if group_id is not None:
-                by_group[group_id] = int(seats)
-    return taken, by_group, drawn
+    if not grouped:
+        return int(conn.execute(_TAKEN, ids).scalar_one()), {}
+    taken, by_group = 0, {}
+    for group_id, seats in conn.execute(_TAKEN_BY_GROUP, ids):
+        taken += int(seats)
+        if group_id is not None:
+            by_group[group_id] = int(seats)
+    return taken, by_group
 
 
 _NEW_REGISTRATION = {
@@ -126,7 +132,7 @@ def _defaults(table: Any, given: tuple[str, ...]) -> dict[str, Any]:
     """The columns not in `given` that have a default, with it (INSERT … SELECT does not fill
     them in)."""
     return {
-        c.name: literal(c.default.arg, c.type)
+        c.name: _constant(c.default.arg, c.type)
         for c in table.c
         if c.default is not None and c.default.is_scalar and c.name not in given
     }
@@ -147,7 +153,27 @@ _MAIL_COLUMNS = (
 _UNSET = frozenset({"promoted_at", "cancelled_at", "reminded_at", "thanked_at", "anonymised_at"})
 
 
-def _registration_with_mail() -> Any:
+def _decided_registration() -> Any:
+    taken = _TAKEN_BY_GROUP.cte("taken")
+    seats_taken = taken.c[1]
+    total = select(func.coalesce(func.sum(seats_taken), _constant(0))).scalar_subquery()
+    in_group = (
+        select(func.coalesce(func.sum(seats_taken), _constant(0)))
+        .where(taken.c.group_id == _typed("r_group_id", Integer()))
+        .scalar_subquery()
+    )
+    seats = _typed("r_seats", Integer())
+    capacity, group_capacity = _typed("capacity", Integer()), _typed("group_capacity", Integer())
+    # Availability.fits, on the seats counted now.
+    fits = and_(
+        or_(capacity.is_(None), seats <= capacity - total),
+        or_(group_capacity.is_(None), seats <= group_capacity - in_group),
+    )
+    decided = select(
+        case((fits, _constant(CONFIRMED)), else_=_constant(WAITLISTED)).label("status")
+    ).cte("decided")
+    confirmed = decided.c.status == _constant(CONFIRMED)
+
     answers_table = FormResponse.__table__
     answer_defaults = _defaults(answers_table, _ANSWER_COLUMNS)
     answers = (
@@ -166,16 +192,27 @@ def _registration_with_mail() -> Any:
         .returning(answers_table.c.id)
         .cte("new_answers")
     )
-    columns = [c.name for c in _REGISTRATION.c if c.name not in _UNSET]
-    values: dict[str, Any] = {
-        name: bindparam(f"r_{name}", type_=_REGISTRATION.c[name].type) for name in columns
+    decided_by_count = {
+        "status": decided.c.status,
+        "confirmed_at": case((confirmed, _typed("now", UTCDateTime()))),
+        "response_id": select(answers.c.id).scalar_subquery(),
     }
-    values["response_id"] = select(answers.c.id).scalar_subquery()
+    columns = [c.name for c in _REGISTRATION.c if c.name not in _UNSET]
     registration = (
         postgresql.insert(_REGISTRATION)
-        .values(values)
+        .from_select(
+            columns,
+            select(
+                *(
+                    decided_by_count.get(name)
+                    if name in decided_by_count
+                    else _typed(f"r_{name}", _REGISTRATION.c[name].type)
+                    for name in columns
+                )
+            ).select_from(decided),
+        )
         .on_conflict_do_nothing()
-        .returning(_REGISTRATION.c.id)
+        .returning(_REGISTRATION.c.id, _REGISTRATION.c.status)
         .cte("new_registration")
     )
     link = (
@@ -193,6 +230,14 @@ def _registration_with_mail() -> Any:
         .returning(_LINK.c.subject_id)
         .cte("new_link")
     )
+    now_confirmed = registration.c.status == _constant(CONFIRMED)
+
+    def by_status(column: str, type_: Any) -> Any:
+        """The confirmation's value (c_…) or the waitlist notice's (w_…)."""
+        return case(
+            (now_confirmed, _typed(f"c_{column}", type_)), else_=_typed(f"w_{column}", type_)
+        )
+
     mail_defaults = _defaults(_OUTBOX, _MAIL_COLUMNS)
     mail = (
         insert(_OUTBOX)
@@ -200,14 +245,14 @@ def _registration_with_mail() -> Any:
             [*_MAIL_COLUMNS, *mail_defaults],
             select(
                 _typed("recipient", String()),
-                _typed("subject", String()),
-                _typed("body_text", Text()),
-                _typed("mail_purpose", String()),
+                by_status("subject", String()),
+                by_status("body_text", Text()),
+                by_status("purpose", String()),
                 _typed("now", UTCDateTime()),
                 _typed("now", UTCDateTime()),
-                _typed("attachment_ics", Text()),
+                by_status("attachment_ics", Text()),
                 *mail_defaults.values(),
-            ).select_from(link),
+            ).select_from(registration.join(link, link.c.subject_id == registration.c.id)),
             include_defaults=False,
         )
         .returning(_OUTBOX.c.id)
@@ -216,30 +261,55 @@ def _registration_with_mail() -> Any:
     # Every part is carried out; what each stored tells whether the registration went in.
     return select(
         select(registration.c.id).scalar_subquery().label("registration_id"),
+        select(registration.c.status).scalar_subquery().label("status"),
         select(answers.c.id).scalar_subquery().label("response_id"),
         select(mail.c.id).scalar_subquery().label("mail_id"),
+        select(func.array_agg(taken.c.group_id)).scalar_subquery().label("group_ids"),
+        select(func.array_agg(seats_taken)).scalar_subquery().label("seats_taken"),
     )
 
 
-_REGISTRATION_WITH_MAIL = _registration_with_mail()
+_DECIDED_REGISTRATION = _decided_registration()
 
 
-def insert_registration_with_mail(
+@dataclass(frozen=True)
+class Decided:
+    """What `insert_decided_registration` did: the registration's id and status (None when
+    its submission key or address was taken: nothing stored but the answers), the answers'
+    id, and the seats taken as counted before it (overall, and by group id)."""
+
+    registration_id: int | None
+    status: str | None
+    response_id: int | None
+    taken: int
+    taken_by_group: dict[int, int]
+
+
+def insert_decided_registration(
     conn: Connection,
     row: dict[str, Any],
+    *,
+    capacity: int | None,
+    group_capacity: int | None,
     link: dict[str, Any],
-    mail: dict[str, Any],
+    mails: dict[str, dict[str, Any]],
     answers: tuple[int, dict[str, Any], int] | None,
-) -> tuple[int | None, int | None]:
-    """PostgreSQL: the registration `row` (with its id drawn by `count_taken`, without its
-    response_id), its answers (form id, answers, schema version), its own link and its outbox
-    row, in one statement. Returns (the registration's id, the answers' id): no registration
-    when its submission key or address is taken, and then neither link nor mail (the answers
-    are stored: the caller takes them out or uses them). `link` as for insert_link, `mail` as
-    confirmation.outbox_row."""
+) -> Decided:
+    """PostgreSQL, under the event's lock: count the seats taken, and store the registration
+    `row` (its id drawn by the lock, without status, confirmed_at and response_id) as confirmed
+    when `row["seats"]` fit the event's `capacity` and its group's `group_capacity` (None:
+    unlimited), else waitlisted; with its answers (form id, answers, schema version), its own
+    `link` (as for insert_link) and the mail for that status (`mails` by status, each as
+    confirmation.outbox_row), in one statement. When the submission key or address is taken,
+    neither registration, link nor mail is stored (the answers are: the caller takes them out
+    or uses them)."""
     form_id, given, version = answers if answers is not None else (None, None, None)
+    confirmation_mail, waitlist_mail = mails[CONFIRMED], mails[WAITLISTED]
     params = {
-        **{f"r_{name}": value for name, value in row.items() if name != "response_id"},
+        **{f"r_{name}": value for name, value in row.items()},
+        "event_id": row["event_id"],  # for the count
+        "capacity": capacity,
+        "group_capacity": group_capacity,
         "now": link["created_at"],
         "with_answers": answers is not None,
         "form_id": form_id,
@@ -248,11 +318,17 @@ def insert_registration_with_mail(
         "link_purpose": link["purpose"],
         "nonce_hash": link["nonce_hash"],
         "link_expires_at": link["expires_at"],
-        "recipient": mail["recipient"],
-        "subject": mail["subject"],
-        "body_text": mail["body_text"],
-        "mail_purpose": mail["purpose"],
-        "attachment_ics": mail["attachment_ics"],
+        "recipient": confirmation_mail["recipient"],
+        **{
+            f"{prefix}_{column}": mail[column]
+            for prefix, mail in (("c", confirmation_mail), ("w", waitlist_mail))
+            for column in ("subject", "body_text", "purpose", "attachment_ics")
+        },
     }
-    found = conn.execute(_REGISTRATION_WITH_MAIL, params).one()
-    return found.registration_id, found.response_id
+    found = conn.execute(_DECIDED_REGISTRATION, params).one()
+    by_group, taken = {}, 0
+    for group_id, seats in zip(found.group_ids or (), found.seats_taken or (), strict=True):
+        taken += int(seats)
+        if group_id is not None:
+            by_group[group_id] = int(seats)
+    return Decided(found.registration_id, found.status, found.response_id, taken, by_group)

@@ -196,16 +196,11 @@ _WAITLISTED = select(func.count(Registration.id)).where(
 )
 
 
-def count_seats(
-    session: Session, event: Event, *, draw_id: bool = False
-) -> tuple[Availability, int | None]:
+def count_seats(session: Session, event: Event) -> Availability:
     """The seats taken and free, overall and per group, in one statement: what a decision
-    under the lock needs (`waitlisted` is not counted). `draw_id` (PostgreSQL): the next
-    registration's id drawn in the same statement, else None."""
-    taken, by_group, drawn = rows.count_taken(
-        session.connection(), event.id, grouped=bool(event.groups), next_id=draw_id
-    )
-    return _seats(event, taken, by_group), drawn
+    under the lock needs (`waitlisted` is not counted)."""
+    taken, by_group = rows.count_taken(session.connection(), event.id, grouped=bool(event.groups))
+    return _seats(event, taken, by_group)
 
 
 def _seats(event: Event, taken: int, by_group: dict[int, int]) -> Availability:
@@ -218,8 +213,7 @@ def _seats(event: Event, taken: int, by_group: dict[int, int]) -> Availability:
 
 
 def free_seats(session: Session, event: Event) -> Availability:
-    """`count_seats` without drawing an id."""
-    return count_seats(session, event)[0]
+    return count_seats(session, event)
 
 
 def availability(session: Session, event: Event) -> Availability:
@@ -237,22 +231,28 @@ _EVENT = Event.__table__
 _REGISTRATIONS = Registration.__table__
 
 
-def _lock_statement(postgresql: bool) -> Any:
+def _lock_statement(postgresql: bool, *, draw_id: bool = False) -> Any:
+    """`draw_id` (PostgreSQL only): also draw the next registration's id, once the lock is
+    had (RETURNING is computed on the locked row), so ids keep the lock's order."""
     where = [_EVENT.c.id == bindparam("event_id")]
     if postgresql:
         where.append(func.set_config("lock_timeout", bindparam("timeout"), True).is_not(None))
+    returning = [_EVENT.c.updated_at, _EVENT.c.lock_version]
+    if draw_id:
+        assert postgresql
+        returning.append(rows.NEXT_ID.label("next_id"))
     return (
         update(_EVENT)
         .where(*where)
         .values(lock_version=_EVENT.c.lock_version + 1)
-        .returning(_EVENT.c.updated_at, _EVENT.c.lock_version)
+        .returning(*returning)
     )
 
 
 _LOCK = {"postgresql": _lock_statement(True), "sqlite": _lock_statement(False)}
 
 
-def _checked_lock_statement(postgresql: bool, *, count: bool = False) -> Any:
+def _checked_lock_statement(postgresql: bool, *, count: bool = False, draw_id: bool = False) -> Any:
     """The lock, also returning the rest of what a registration read with the event (its
     current consent text and its form's schema), to check facts kept from an earlier request
     in the same statement. `count` (SQLite only): also the seats taken, which needs no
@@ -269,21 +269,29 @@ def _checked_lock_statement(postgresql: bool, *, count: bool = False) -> Any:
         .where(FormDefinition.id == form_id)
         .scalar_subquery()
     )
-    extra = [privacy.current_text_id(consent_key), schema]
+    extra = [
+        privacy.current_text_id(consent_key).label("consent_text_id"),
+        schema.label("form_schema"),
+    ]
     if count:
         assert not postgresql
         extra.append(
             select(func.coalesce(func.sum(_REGISTRATIONS.c.seats), 0))
             .where(_REGISTRATIONS.c.event_id == event_id, _REGISTRATIONS.c.status == CONFIRMED)
             .scalar_subquery()
+            .label("taken")
         )
-    return _lock_statement(postgresql).returning(*extra)
+    return _lock_statement(postgresql, draw_id=draw_id).returning(*extra)
 
 
 _CHECKED_LOCK = {
     "postgresql": _checked_lock_statement(True),
     "sqlite": _checked_lock_statement(False),
     "sqlite+count": _checked_lock_statement(False, count=True),
+}
+_DRAWING_LOCK = {
+    "kept": _checked_lock_statement(True, draw_id=True),
+    "fresh": _lock_statement(True, draw_id=True),
 }
 
 
@@ -298,6 +306,7 @@ def lock_event(
     *,
     kept: FormEvent | None = None,
     counted: list[int] | None = None,
+    drawn: list[int] | None = None,
 ) -> Event:
     """Take the event's lock for the rest of the transaction and return the fresh event.
 
@@ -310,13 +319,17 @@ def lock_event(
     returned as they are when the event, its consent text and its form's schema are still
     those, else Stale is raised (also for an event gone) with the lock held. With `kept` of an
     event without groups on SQLite, the seats taken are counted by the same statement and
-    appended to `counted` (when given).
+    appended to `counted` (when given). `drawn` (PostgreSQL only): the next registration's id,
+    drawn under the lock, is appended to it.
     """
     dialect = session.get_bind().dialect.name
     params: dict[str, Any] = {"event_id": event_id}
     if dialect == "postgresql":
         params["timeout"] = f"{int(LOCK_TIMEOUT_MS)}ms"
-    if kept is None:
+    if drawn is not None:
+        assert dialect == "postgresql"
+        statement = _DRAWING_LOCK["fresh" if kept is None else "kept"]
+    elif kept is None:
         statement = _LOCK[dialect]
     elif dialect == "sqlite" and counted is not None and not kept.event.groups:
         statement = _CHECKED_LOCK["sqlite+count"]
@@ -330,27 +343,32 @@ def lock_event(
                 _("Many people are registering right now. Wait a moment and send the form again.")
             ) from exc
         raise
+    if row is None:
+        if kept is not None:
+            raise Stale
+        raise NotFound(_("No such event."))
+    found = row._mapping
+    if drawn is not None:
+        drawn.append(found["next_id"])
     if kept is not None:
-        if row is None or (row[0], row[2], row[3]) != (
+        if (row.updated_at, found["consent_text_id"], found["form_schema"]) != (
             kept.updated_at,
             kept.consent_text_id,
             kept.form_schema,
         ):
             raise Stale
-        if len(row) > 4 and counted is not None:
-            counted.append(int(row[4]))
+        if "taken" in found and counted is not None:
+            counted.append(int(found["taken"]))
         return kept.event
-    if row is None:
-        raise NotFound(_("No such event."))
     event = session.identity_map.get(identity_key(Event, event_id))
     if event is not None and event.updated_at == row.updated_at:
         set_committed_value(event, "lock_version", row.lock_version)
         return event
     if event is not None:
         session.expire(event)
-    found = session.get(Event, event_id)
-    assert found is not None
-    return found
+    fresh = session.get(Event, event_id)
+    assert fresh is not None
+    return fresh
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
@@ -662,25 +680,23 @@ def store_registration(
         consent_id, new_consent = None, False
     answers = _answers(session, pending)
     conn = session.connection()
-    # PostgreSQL: the answers, the registration, its link and its mail in one statement.
+    # PostgreSQL: the seat count, the decision, the answers, the registration, its link and its
+    # mail in one statement.
     in_one = conn.dialect.name == "postgresql" and values["source"] != "walk_in"
     response_id = None
     if answers is not None and not in_one:
         response_id = rows.insert_response(conn, *answers, now)
 
     counted: list[int] = []
-    event = lock_event(session, event.id, kept=kept, counted=counted)
+    drawn: list[int] = []
+    event = lock_event(
+        session, event.id, kept=kept, counted=counted, drawn=drawn if in_one else None
+    )
     # Everything below is decided under the lock: re-read what others may have changed.
     check_open(event, now, by_staff=pending.by_staff)
-    if counted:  # by the lock's statement
-        seats, drawn = _seats(event, counted[0], {}), None
-    else:
-        seats, drawn = count_seats(session, event, draw_id=in_one)
-    status = CONFIRMED if seats.fits(values["seats"], values["group_id"]) else WAITLISTED
-    row = {
+    row: dict[str, Any] = {
         "event_id": event.id,
         "group_id": values["group_id"],
-        "status": status,
         "name": values["name"],
         "email": values["email"],
         "email_key": values["email"].lower(),
@@ -688,27 +704,49 @@ def store_registration(
         "association_id": values["association"].id if values["association"] else None,
         "person_id": person_id,
         "seats": values["seats"],
-        "response_id": response_id,
         "name_public": values["name_public"],
         "consent_id": consent_id,
         "submission_key": data.submission_key,
         "source": values["source"],
         "created_at": now,
         "updated_at": now,
-        "confirmed_at": now if status == CONFIRMED else None,
         "attended_at": now if values["source"] == "walk_in" else None,
     }
-    mail = _mail(pending, status) if values["source"] != "walk_in" else None
     mailed = False
     if in_one:
-        assert drawn is not None and mail is not None
-        link, token = _manage_link(drawn, event, now)
-        outbox = confirmation.outbox_row(mail, link=manage_url(token), now=now)
-        registration_id, response_id = rows.insert_registration_with_mail(
-            conn, {**row, "id": drawn}, link, outbox, answers
+        link, token = _manage_link(drawn[0], event, now)
+        url = manage_url(token)
+        decided = rows.insert_decided_registration(
+            conn,
+            {**row, "id": drawn[0]},
+            capacity=event.capacity,
+            group_capacity=next(
+                (g.capacity for g in event.groups if g.id == values["group_id"]), None
+            ),
+            link=link,
+            mails={
+                status: confirmation.outbox_row(_mail(pending, status), link=url, now=now)
+                for status in (CONFIRMED, WAITLISTED)
+            },
+            answers=answers,
         )
-        row["response_id"], mailed = response_id, registration_id is not None
+        seats = _seats(event, decided.taken, decided.taken_by_group)
+        registration_id, response_id = decided.registration_id, decided.response_id
+        mailed = registration_id is not None
+    elif counted:  # by the lock's statement
+        seats = _seats(event, counted[0], {})
     else:
+        seats = count_seats(session, event)
+    status = CONFIRMED if seats.fits(values["seats"], values["group_id"]) else WAITLISTED
+    if in_one and decided.status is not None and decided.status != status:
+        raise AssertionError("the statement and Availability.fits decided differently")
+    row.update(
+        status=status,
+        confirmed_at=now if status == CONFIRMED else None,
+        response_id=response_id,
+    )
+    mail = _mail(pending, status) if values["source"] != "walk_in" else None
+    if not in_one:
         registration_id = rows.insert_registration(conn, row)
     if registration_id is None:
         same_form = _find_by_key(session, event.id, data.submission_key)

@@ -28,6 +28,7 @@ from participation.events import bp, ics, public, services
 from participation.events.forms import (
     ChangeForm,
     RegistrationForm,
+    input_from_formdata,
     new_submission_key,
     registration_form_class,
 )
@@ -44,6 +45,7 @@ from participation.register.distribution import list_invitable_associations
 from participation.tokens import LinkExpired, LinkInvalid
 from participation.web import (
     check_rate_limit,
+    csrf_checked,
     is_htmx,
     redisplay_on_csrf_error,
     render_error,
@@ -342,13 +344,16 @@ def _forget_event(slug: str) -> None:
 def _register_kept(found: services.FormEvent, *, now: dt.datetime) -> Any:
     """A registration on the event's kept facts: the answer, or None when anything but a stored
     registration would be (a refusal, a bot, the facts changed): the full path decides that."""
-    form = _registration_form(found, bound=True)
-    if not form.validate_on_submit() or (form.homepage.data or "").strip():
+    if not csrf_checked():  # the form's own check refuses it (the full path re-shows it)
         return None
-    area = Area(form=form)
+    form_class = registration_form_class(found.form_schema, current_locale())
+    data = input_from_formdata(form_class, request.form, current_locale())
+    if data is None:
+        return None
     with read_only():
-        pending, _status = _prepare(found, form, area, now=now)
-        if pending is None:
+        try:
+            pending = _prepared(found, data, getattr(form_class, "form_schema", None), now=now)
+        except (Invalid, WrongState):
             db.session.rollback()
             return None
         if db.session().in_transaction():  # read an association: no transaction otherwise
@@ -365,7 +370,7 @@ def _register_kept(found: services.FormEvent, *, now: dt.datetime) -> Any:
         # Decided on facts found current under the lock: answered as the full path does (not
         # sent through it, which would wait for the lock again).
         db.session.rollback()
-        area.notice = exc.message
+        area = Area(form=_registration_form(found, bound=True), notice=exc.message)
         with read_only():
             fresh = services.get_event_for_form(db.session, found.event.slug)
             return _refused(
@@ -425,6 +430,25 @@ def register(slug: str) -> Any:
     return _registered(found, outcome, now=now, seats=stored.seats)
 
 
+def _prepared(
+    found: services.FormEvent,
+    data: services.RegistrationInput,
+    schema: dict[str, Any] | None,
+    *,
+    now: dt.datetime,
+) -> services.Pending:
+    """`services.prepare_registration` on the facts read with the event (raises as it does);
+    `schema`: the registration form's, if it has questions."""
+    return services.prepare_registration(
+        db.session,
+        found.event,
+        data,
+        now=now,
+        consent_text_id=found.consent_text_id,
+        form_version=schema["version"] if schema is not None else None,
+    )
+
+
 def _prepare(
     found: services.FormEvent, form: RegistrationForm, area: Area, *, now: dt.datetime
 ) -> tuple[services.Pending | None, int]:
@@ -435,14 +459,7 @@ def _prepare(
     if schema is not None:
         data.answers = engine.answers_from_form(form, schema)
     try:
-        pending = services.prepare_registration(
-            db.session,
-            found.event,
-            data,
-            now=now,
-            consent_text_id=found.consent_text_id,
-            form_version=schema["version"] if schema is not None else None,
-        )
+        pending = _prepared(found, data, schema, now=now)
     except Invalid as exc:
         show_errors(form, exc)
         return None, 200

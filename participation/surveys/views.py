@@ -20,7 +20,6 @@ from flask import (
     Response,
     current_app,
     flash,
-    g,
     make_response,
     redirect,
     render_template,
@@ -60,6 +59,7 @@ from participation.surveys.policy import is_coordinator, managed_survey, view_re
 from participation.tokens import LinkExpired, LinkInvalid
 from participation.web import (
     absolute_url,
+    csrf_checked,
     redisplay_on_csrf_error,
     render_link_problem,
     show_errors,
@@ -597,12 +597,6 @@ def _posted_page(form: Any, pages: list[list[dict[str, Any]]]) -> int:
         return 0
 
 
-def _csrf_checked() -> bool:
-    """CSRFProtect accepted this request's token (or CSRF is off). False also when the view
-    runs from the CSRF error handler, which re-shows the form."""
-    return bool(g.get("csrf_valid")) or not current_app.config.get("WTF_CSRF_ENABLED", True)
-
-
 def _plain_send() -> bool:
     """The post sends a one-page answer through the public link: no other action, no saved
     progress, no invitation, not a bot, and its CSRF token accepted by CSRFProtect (the CSRF
@@ -615,7 +609,7 @@ def _plain_send() -> bool:
         or posted.get("progress")
         or posted.get("invitation")
         or (posted.get("homepage") or "").strip()
-        or not _csrf_checked()
+        or not csrf_checked()
     )
 
 

@@ -20,7 +20,7 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from participation.db import write_intent
-from participation.events import services
+from participation.events import rows, services
 from participation.events.models import CANCELLED, CONFIRMED, WAITLISTED, Event, Registration
 from participation.extensions import db
 from participation.mail.models import OutboxMessage
@@ -53,18 +53,34 @@ def race_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
 @pytest.fixture(autouse=True)
 def _patient_lock_and_a_wide_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A Busy answer counts as an error here: wait as long as the whole burst may take."""
+    """A Busy answer counts as an error here: wait as long as the whole burst may take. And
+    the time between a decision and its commit is drawn out, so that without the lock the
+    burst's decisions would overlap: after the count (SQLite, and staff changes on both), or
+    after the statement that counts and stores (a registration on PostgreSQL), whose stored
+    row others see only once it commits."""
     monkeypatch.setattr(services, "LOCK_TIMEOUT_MS", 60_000)
     counted = services.count_seats
 
-    def slow_count(
-        session: Any, event: Event, *, draw_id: bool = False
-    ) -> tuple[services.Availability, int | None]:
-        seats = counted(session, event, draw_id=draw_id)
+    def slow_count(session: Any, event: Event) -> services.Availability:
+        seats = counted(session, event)
         time.sleep(RACE_WINDOW)
         return seats
 
+    decided = rows.insert_decided_registration
+
+    def slow_decision(*args: Any, **kwargs: Any) -> rows.Decided:
+        stored = decided(*args, **kwargs)
+        time.sleep(RACE_WINDOW)
+        return stored
+
     monkeypatch.setattr(services, "count_seats", slow_count)
+    monkeypatch.setattr(rows, "insert_decided_registration", slow_decision)
+
+
+def _draw_id(session: Any, drawn: list[int] | None) -> None:
+    """What the lock's statement also does on PostgreSQL, for the stand-ins without a lock."""
+    if drawn is not None:
+        drawn.append(session.execute(select(rows.NEXT_ID)).scalar_one())
 
 
 def _event(
@@ -349,11 +365,12 @@ def test_without_the_lock_the_race_goes_wrong(
     """The same burst with lock_event made a plain read, and (on SQLite) in deferred
     transactions, which would otherwise serialise on the write lock: seats are oversold, or
     registrations fail with "database is locked". Either shows the lock is what keeps order."""
-    monkeypatch.setattr(
-        services,
-        "lock_event",
-        lambda session, event_id, **_kept: services.get_event(session, event_id),
-    )
+
+    def unlocked(session: Any, event_id: int, *, drawn: Any = None, **_kept: Any) -> Event:
+        _draw_id(session, drawn)
+        return services.get_event(session, event_id)
+
+    monkeypatch.setattr(services, "lock_event", unlocked)
     event_id, _slug, _group = _event(race_app, capacity=250, taken=200)
 
     def register(n: int) -> Any:
@@ -394,7 +411,10 @@ def test_without_the_lock_the_http_race_goes_wrong(
     burst without the lock (the facts returned as kept, nothing locked) oversells or fails: the
     kept facts' check is not what keeps order, the lock is."""
 
-    def unlocked(session: Any, event_id: int, *, kept: Any = None, **_counted: Any) -> Event:
+    def unlocked(
+        session: Any, event_id: int, *, kept: Any = None, drawn: Any = None, **_counted: Any
+    ) -> Event:
+        _draw_id(session, drawn)
         return kept.event if kept is not None else services.get_event(session, event_id)
 
     monkeypatch.setattr(services, "lock_event", unlocked)

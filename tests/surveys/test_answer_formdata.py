@@ -14,6 +14,7 @@ from wtforms import Form
 
 from forms import answers_from_form, build_form_class
 from forms.formdata import answers_from_formdata
+from tests.conftest import form_post
 
 
 def _options(*names: str) -> list[dict[str, Any]]:
@@ -102,16 +103,6 @@ ODD: dict[str, list[Any]] = {
 }
 
 
-def _post(choice: dict[str, Any]) -> MultiDict:
-    items: list[tuple[str, str]] = []
-    for key, value in choice.items():
-        if value is None:
-            continue
-        for one in value if isinstance(value, list) else [value]:
-            items.append((key, one))
-    return MultiDict(items)
-
-
 @pytest.fixture(scope="module")
 def form_class() -> Any:
     return build_form_class(SCHEMA, locale="fi", base=Form)
@@ -125,7 +116,7 @@ def _bound(form_class: Any, posted: MultiDict) -> dict[str, Any] | None:
 
 
 def test_a_complete_answer_reads_as_the_bound_form_does(form_class: Any) -> None:
-    posted = _post(
+    posted = form_post(
         {
             "q_long": "Hyvä\r\nilta",
             "q_multi": ["o_c", "o_a"],
@@ -157,9 +148,9 @@ def test_a_complete_answer_reads_as_the_bound_form_does(form_class: Any) -> None
 
 def test_anything_the_bound_form_refuses_is_none(form_class: Any) -> None:
     good = {"q_long": "x", "q_multi": ["o_a"], "q_ok": "y"}
-    assert answers_from_formdata(form_class.form_schema, _post(good)) is not None
+    assert answers_from_formdata(form_class.form_schema, form_post(good)) is not None
     for key, bad in [("q_short", "x" * 11), ("q_rate", "x"), ("q_int", "abc"), ("q_ok", "")]:
-        posted = _post({**good, key: bad})
+        posted = form_post({**good, key: bad})
         assert _bound(form_class, posted) is None
         assert answers_from_formdata(form_class.form_schema, posted) is None
 
@@ -172,7 +163,7 @@ def test_random_posts_agree_with_the_bound_form(form_class: Any) -> None:
         choice = {
             key: rnd.choice(good if rnd.random() < 0.95 else ODD[key]) for key, good in GOOD.items()
         }
-        posted = _post(choice)
+        posted = form_post(choice)
         expected = _bound(form_class, posted)
         assert answers_from_formdata(form_class.form_schema, posted) == expected, choice
         accepted += expected is not None
