@@ -1,8 +1,8 @@
 """Benchmark: comment POSTs through the whole app against a bare Flask insert, same database.
 
 For each database (SQLite in a temporary directory, then a fresh PostgreSQL database on
-127.0.0.1), an open round with five sections is made and two servers are run one after the
-other, each with gunicorn and 2 sync workers on 127.0.0.1:
+127.0.0.1), an open round with five sections is made and two servers are started, each with
+gunicorn and 2 sync workers on 127.0.0.1, and loaded one at a time:
 
 - "ours": the app itself (`participation.create_app()`); every virtual client first GETs the
   round page for its session cookie and CSRF token, then POSTs comments (htmx, as the page does)
@@ -10,10 +10,13 @@ other, each with gunicorn and 2 sync workers on 127.0.0.1:
   first comment's participant and confirmation mail in the outbox, the re-rendered section;
 - "bare": a Flask app with one route that inserts one row through a SQLAlchemy session.
 
-Each gets WARMUP seconds of load, then a bounded, measured load of DURATION seconds from
+Each gets WARMUP seconds of load, then a bounded, measured load of DURATION seconds in all from
 CONNECTIONS concurrent clients (asyncio, one request per connection, as gunicorn's sync workers
-close each). Afterwards the rows in the
-database are counted and must equal the successful responses.
+close each), in ROUNDS turns taken in alternating order (bare, ours, ours, bare, …): the
+machine's own drift during a run (other work, PostgreSQL's background work) moved the baseline
+by a fifth from one run to the next when each server had its time in one piece. Each client's
+first page (its cookie and token) is fetched before the clock starts. Afterwards the rows in
+the database are counted and must equal the successful responses.
 
     pip install -e '.[bench]'
     python bench/comment_post.py                 # both databases
@@ -48,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 DURATION = float(os.environ.get("BENCH_DURATION", 20))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 32))
 WARMUP = float(os.environ.get("BENCH_WARMUP", 3))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 4))  # turns of the measured time, see run_database
 WORKERS = 2
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "bench_comment_post"
@@ -134,24 +138,14 @@ def cookie_header(state: dict) -> str:
     return "; ".join(f"{k}={v}" for k, v in state["jar"].items())
 
 
-async def load(port: int, client: Client, seconds: float) -> tuple[Result, float]:
-    """WARMUP seconds of the same load first (each worker's first requests load templates,
-    catalogues and connections), then `seconds` measured. `Result.stored` counts the rows both
-    phases wrote, for the check against the database."""
-    warm = Result()
-    await _phase(port, client, WARMUP, warm)
-    result = Result()
+async def _phase(port: int, client: Client, seconds: float, result: Result) -> float:
+    """Every virtual client prepares (its first page, not measured), then all of them load the
+    server until `seconds` have passed; returns the seconds measured, until the last answer."""
+    states = await asyncio.gather(*(client.prepare(port, n) for n in range(CONNECTIONS)))
     start = time.perf_counter()
-    await _phase(port, client, seconds, result)
-    result.stored = warm.ok + result.ok
-    return result, time.perf_counter() - start
+    deadline = start + seconds
 
-
-async def _phase(port: int, client: Client, seconds: float, result: Result) -> None:
-    deadline = time.perf_counter() + seconds
-
-    async def one_client(number: int) -> None:
-        state = await client.prepare(port, number)
+    async def one_client(state: dict[str, Any]) -> None:
         while time.perf_counter() < deadline:
             method, path, body, headers = client.next_request(state)
             sent = time.perf_counter()
@@ -169,7 +163,8 @@ async def _phase(port: int, client: Client, seconds: float, result: Result) -> N
             else:
                 result.failed += 1
 
-    await asyncio.gather(*(one_client(n) for n in range(CONNECTIONS)))
+    await asyncio.gather(*(one_client(state) for state in states))
+    return time.perf_counter() - start
 
 
 class OurClient(Client):
@@ -316,29 +311,56 @@ def run_database(
     def count_bare() -> int:
         return db.session.scalar(text("SELECT count(*) FROM bench_row"))
 
+    def checkpoint() -> None:
+        if database == "postgresql":
+            # Each phase starts from a checkpoint: the WAL the one before wrote is flushed
+            # now, not during the next one's measurement.
+            engine = make_engine(url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text("CHECKPOINT"))
+            engine.dispose()
+
+    sides = {
+        "bare": ("comment_post_apps:bare()", BareClient(), count_bare, bare_unit),
+        "ours": ("app:app", ours.client, ours.count, ours.unit),
+    }
+    results = {name: Result() for name in sides}
+    measured = dict.fromkeys(sides, 0.0)
+    warmed = dict.fromkeys(sides, 0)
+    servers = {}
+    try:
+        for name, (spec, _client, _count, _unit) in sides.items():
+            servers[name] = serve(spec, server_env)
+        # Each server's first requests load templates, catalogues and connections: a warm-up
+        # each, not measured. Then the measured time in ROUNDS turns, bare and ours in
+        # alternating order (bare, ours, ours, bare, …), so that the machine's drift (other
+        # work on it, PostgreSQL's own) falls on both alike.
+        for name, (_spec, client, _count, _unit) in sides.items():
+            warm = Result()
+            asyncio.run(_phase(servers[name][1], client, WARMUP, warm))
+            warmed[name] = warm.ok
+        for turn in range(ROUNDS):
+            for name in ("bare", "ours") if turn % 2 == 0 else ("ours", "bare"):
+                checkpoint()
+                client = sides[name][1]
+                port = servers[name][1]
+                measured[name] += asyncio.run(
+                    _phase(port, client, duration / ROUNDS, results[name])
+                )
+    finally:
+        for process, _port in servers.values():
+            stop(process)
     lines = []
     throughput = {}
-    for name, spec, client, count, unit in (
-        ("bare", "comment_post_apps:bare()", BareClient(), count_bare, bare_unit),
-        ("ours", "app:app", ours.client, ours.count, ours.unit),
-    ):
-        if database == "postgresql":
-            # Each server starts from a checkpoint: the WAL the one before wrote is flushed
-            # now, not during the next one's measurement.
-            checkpoint = make_engine(url, isolation_level="AUTOCOMMIT")
-            with checkpoint.connect() as conn:
-                conn.execute(text("CHECKPOINT"))
-            checkpoint.dispose()
-        process, port = serve(spec, server_env)
-        try:
-            result, seconds = asyncio.run(load(port, client, duration))
-        finally:
-            stop(process)
+    for name, (_spec, _client, count, unit) in sides.items():
+        result, seconds = results[name], measured[name]
         with app.app_context():
             stored = count()
             db.session.remove()
-        if stored != result.stored:
-            raise SystemExit(f"{name}: {result.stored} answered ok but {stored} rows stored")
+        if stored != result.ok + warmed[name]:
+            raise SystemExit(
+                f"{name}: {result.ok + warmed[name]} answered ok but {stored} rows stored"
+            )
         if result.failed:
             print(f"{database} {name}: statuses {result.statuses}", file=sys.stderr)
         throughput[name] = result.ok / seconds

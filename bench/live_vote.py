@@ -2,7 +2,7 @@
 
 For each database (SQLite in a temporary directory, then a fresh PostgreSQL database on
 127.0.0.1) an evening going on now gets an open live vote with five options (choose up to
-three), and the servers of bench/comment_post.py are run one after the other:
+three), and the servers of bench/comment_post.py are run, loaded in alternating turns:
 
 - "bare": the comment benchmark's one-route Flask app that inserts one row;
 - "ours": the app itself, in two phases:

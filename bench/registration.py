@@ -1,8 +1,8 @@
 """Benchmark: a burst of event registrations through the whole app against a bare Flask insert.
 
 For each database (SQLite in a temporary directory, then a fresh PostgreSQL database on
-127.0.0.1) one open event with CAPACITY seats is made, and two servers are run one after the
-other with gunicorn and 2 sync workers (the load generator and the servers are those of
+127.0.0.1) one open event with CAPACITY seats is made, and two servers are run with gunicorn
+and 2 sync workers, loaded in alternating turns (the load generator and the servers are those of
 bench/comment_post.py):
 
 - "ours": the app itself; every virtual client first GETs the event page for its session cookie

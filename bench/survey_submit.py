@@ -2,9 +2,9 @@
 
 For each database (SQLite in a temporary directory, then a fresh PostgreSQL database on
 127.0.0.1) one open, anonymous, one-page survey with a public link is made with the 15 questions
-of bench/survey_results.py (every question type), and two servers are run one after the other
-with gunicorn and 2 sync workers (the load generator and the servers are those of
-bench/comment_post.py, its warm-up included):
+of bench/survey_results.py (every question type), and two servers are run with gunicorn and 2
+sync workers, loaded in alternating turns (the load generator, the servers and the turns are
+those of bench/comment_post.py, its warm-up included):
 
 - "ours": the app itself; every virtual client first GETs the survey page for its session cookie
   and CSRF token, then sends complete answers again and again, each with a new submission key:

@@ -8,9 +8,11 @@ link is spent when the form on its page is posted, never on GET (mail scanners o
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -59,7 +61,13 @@ class ActionLink(Base):
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"link:{purpose}")
+    return _made_serializer(current_app.config["SECRET_KEY"], purpose)
+
+
+@functools.lru_cache(maxsize=64)
+def _made_serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
+    # Made once per key and purpose: a registration signs its own link under the event's lock.
+    return URLSafeTimedSerializer(secret, salt=f"link:{purpose}")
 
 
 def issue_link(
@@ -77,7 +85,17 @@ def issue_link(
         )
     )
     session.flush()
-    return _serializer(purpose).dumps({"n": nonce, "s": subject_id})
+    return sign(purpose, nonce, subject_id)
+
+
+def sign(purpose: str, nonce: str, subject_id: int | None = None) -> str:
+    """The token of a link whose row holds `nonce`'s hash. Without `subject_id` it can be made
+    before the row's subject exists (a registration signs its link before the event's lock);
+    the row alone then says what the link acts on."""
+    payload: dict[str, Any] = {"n": nonce}
+    if subject_id is not None:
+        payload["s"] = subject_id
+    return _serializer(purpose).dumps(payload)
 
 
 def check_link(session: Session, token: str, *, purpose: str, now: dt.datetime) -> ActionLink:
@@ -91,7 +109,9 @@ def check_link(session: Session, token: str, *, purpose: str, now: dt.datetime) 
     if not isinstance(data, dict) or not isinstance(data.get("n"), str):
         raise LinkInvalid()
     link = session.scalar(select(ActionLink).where(ActionLink.nonce_hash == token_hash(data["n"])))
-    if link is None or link.purpose != purpose or link.subject_id != data.get("s"):
+    if link is None or link.purpose != purpose:
+        raise LinkInvalid()
+    if "s" in data and link.subject_id != data["s"]:
         raise LinkInvalid()
     if link.used_at is not None:
         raise LinkInvalid()

@@ -72,6 +72,20 @@ def within_rate_limit(limit: str) -> bool:
     )
 
 
+def limits_itself(view: F) -> F:
+    """Mark a view that counts its own rate limit (`check_rate_limit`, `within_rate_limit`):
+    flask-limiter then skips resolving decorated and default limits for it on every request
+    (it has none: it would find nothing, at some cost to the busiest posts)."""
+    view.limits_itself = True  # type: ignore[attr-defined]
+    return view
+
+
+@limiter.request_filter
+def _limits_itself() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "limits_itself", False)
+
+
 def check_rate_limit(limit: str) -> None:
     """As within_rate_limit; raises TooManyRequests (429) when the address is over it."""
     if not within_rate_limit(limit):

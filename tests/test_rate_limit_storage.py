@@ -1,9 +1,11 @@
-"""The in-memory rate-limit storage: windows end on time although the sweep runs seldom."""
+"""The in-memory rate-limit storage: windows end on time although the sweep runs seldom; and
+the views that count their own limit."""
 
 from __future__ import annotations
 
 import time
 
+from flask import Flask
 from limits import RateLimitItemPerSecond
 from limits.strategies import FixedWindowRateLimiter
 
@@ -29,3 +31,21 @@ def test_the_limit_holds_and_a_burst_starts_at_most_one_sweep() -> None:
         timers.add(id(storage.timer))
     assert results == [True, True, False, False, False]
     assert len(timers) <= 2  # the constructor's timer and at most one sweep
+
+
+def test_views_that_count_their_own_limit_skip_flask_limiters_resolution(app: Flask) -> None:
+    """Registrations, comments, answers to a round and survey answers count their limit
+    themselves (web.check_rate_limit): flask-limiter's filter passes them by. Their 429s are
+    tested with each view."""
+    from participation.web import _limits_itself
+
+    for path in (
+        "/events/ilta/register",
+        "/rounds/kierros/sections/1/comments",
+        "/rounds/kierros/answers",
+        "/surveys/kysely",
+    ):
+        with app.test_request_context(path, method="POST"):
+            assert _limits_itself(), path
+    with app.test_request_context("/login", method="POST"):  # limited by its decorators
+        assert not _limits_itself()

@@ -97,6 +97,7 @@ def outbox_row(mail: Mail, *, link: str, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def store(session: Session, mail: Mail, *, link: str, now: dt.datetime) -> None:
-    """The outbox row, in the caller's transaction; the worker sends it after the commit."""
-    session.connection().execute(_NEW_MESSAGE, outbox_row(mail, link=link, now=now))
+def store(session: Session, row: dict[str, Any]) -> None:
+    """The outbox row (`outbox_row`), in the caller's transaction; the worker sends it after
+    the commit."""
+    session.connection().execute(_NEW_MESSAGE, row)

@@ -659,6 +659,23 @@ def store_registration(
     Stale, with the transaction to roll back, when it changed since.
     """
     event, data, values = pending.event, pending.data, pending.values
+    # The registrant's own link, and the mail with it, are written before anything is stored:
+    # on SQLite everything from the first write on holds the one write lock.
+    link = _ManageLink.new()
+    url = manage_url(link.token)
+    outbox_rows: dict[str, tuple[confirmation.Mail, dict[str, Any]]] = {}
+
+    def outbox_row(status: str) -> dict[str, Any]:
+        """The mail for `status` as an outbox row: made again only when the event's facts
+        changed (read again under the lock) and so the mail's text (`_mail`)."""
+        mail = _mail(pending, status)
+        made = outbox_rows.get(status)
+        if made is None or made[0] is not mail:
+            made = outbox_rows[status] = (mail, confirmation.outbox_row(mail, link=url, now=now))
+        return made[1]
+
+    if values["source"] != "walk_in":
+        outbox_row(_last_status.get((event.id, values["group_id"]), CONFIRMED))
     if data.consent:
         text_id = pending.consent_text_id or _consent_text_id(session, event, now)
         person_id, new_person, consent_id, new_consent = privacy.person_and_consent_ids(
@@ -714,8 +731,6 @@ def store_registration(
     }
     mailed = False
     if in_one:
-        link, token = _manage_link(drawn[0], event, now)
-        url = manage_url(token)
         decided = rows.insert_decided_registration(
             conn,
             {**row, "id": drawn[0]},
@@ -723,11 +738,8 @@ def store_registration(
             group_capacity=next(
                 (g.capacity for g in event.groups if g.id == values["group_id"]), None
             ),
-            link=link,
-            mails={
-                status: confirmation.outbox_row(_mail(pending, status), link=url, now=now)
-                for status in (CONFIRMED, WAITLISTED)
-            },
+            link=link.row(drawn[0], event, now),
+            mails={status: outbox_row(status) for status in (CONFIRMED, WAITLISTED)},
             answers=answers,
         )
         seats = _seats(event, decided.taken, decided.taken_by_group)
@@ -745,7 +757,7 @@ def store_registration(
         confirmed_at=now if status == CONFIRMED else None,
         response_id=response_id,
     )
-    mail = _mail(pending, status) if values["source"] != "walk_in" else None
+    mailed_now = values["source"] != "walk_in" and not mailed
     if not in_one:
         registration_id = rows.insert_registration(conn, row)
     if registration_id is None:
@@ -774,10 +786,9 @@ def store_registration(
         session.flush()
         registration_id = rows.insert_registration(conn, row)
         assert registration_id is not None
-    if mail is not None and not mailed:
-        link, token = _manage_link(registration_id, event, now)
-        rows.insert_link(conn, link)
-        confirmation.store(session, mail, link=manage_url(token), now=now)
+    if mailed_now:
+        rows.insert_link(conn, link.row(registration_id, event, now))
+        confirmation.store(session, outbox_row(status))
     _last_status[(event.id, values["group_id"])] = status
     if status == CONFIRMED:
         seats = seats.after(values["seats"], values["group_id"])
@@ -888,20 +899,27 @@ def issue_manage_link(session: Session, registration: Registration, now: dt.date
     )
 
 
-def _manage_link(
-    registration_id: int, event: Event, now: dt.datetime
-) -> tuple[dict[str, Any], str]:
-    """`issue_manage_link` taken apart, for a registration's own statements: the link's row
-    and its token (the same row and the same signed token)."""
-    nonce = tokens.new_token()
-    row = {
-        "purpose": MANAGE_PURPOSE,
-        "subject_id": registration_id,
-        "nonce_hash": tokens.token_hash(nonce),
-        "created_at": now,
-        "expires_at": now + _manage_link_lifetime(event, now),
-    }
-    return row, tokens._serializer(MANAGE_PURPOSE).dumps({"n": nonce, "s": registration_id})
+@dataclass(frozen=True)
+class _ManageLink:
+    """`issue_manage_link` taken apart, for a registration's own statements: its token, signed
+    before the registration exists (and before the event's lock), and later its row."""
+
+    nonce_hash: str
+    token: str
+
+    @classmethod
+    def new(cls) -> _ManageLink:
+        nonce = tokens.new_token()
+        return cls(tokens.token_hash(nonce), tokens.sign(MANAGE_PURPOSE, nonce))
+
+    def row(self, registration_id: int, event: Event, now: dt.datetime) -> dict[str, Any]:
+        return {
+            "purpose": MANAGE_PURPOSE,
+            "subject_id": registration_id,
+            "nonce_hash": self.nonce_hash,
+            "created_at": now,
+            "expires_at": now + _manage_link_lifetime(event, now),
+        }
 
 
 def get_registration_by_link(session: Session, token: str, now: dt.datetime) -> Registration:

@@ -47,6 +47,7 @@ from participation.web import (
     check_rate_limit,
     csrf_checked,
     is_htmx,
+    limits_itself,
     redisplay_on_csrf_error,
     render_error,
     render_link_problem,
@@ -384,6 +385,7 @@ def _register_kept(found: services.FormEvent, *, now: dt.datetime) -> Any:
 
 @bp.post("/events/<slug>/register")
 @redisplay_on_csrf_error
+@limits_itself
 def register(slug: str) -> Any:
     check_rate_limit(_registration_limit())
     now = utcnow()

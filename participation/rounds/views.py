@@ -56,6 +56,7 @@ from participation.web import (
     absolute_url,
     check_rate_limit,
     is_htmx,
+    limits_itself,
     redisplay_on_csrf_error,
     render_error,
     render_link_problem,
@@ -599,6 +600,7 @@ def _section_of(round_: Round, section_id: int | None) -> Section | None:
 @bp.post("/rounds/<slug>/comments", defaults={"section_id": None})
 @bp.post("/rounds/<slug>/sections/<int:section_id>/comments")
 @redisplay_on_csrf_error
+@limits_itself
 def post_comment(slug: str, section_id: int | None) -> Any:
     check_rate_limit(_comment_limit())
     if (answer := _quick_comment(slug, section_id)) is not None:
@@ -735,6 +737,7 @@ def _explain_closed(round_: Round, area: Area, now: dt.datetime) -> None:
 
 @bp.post("/rounds/<slug>/answers")
 @redisplay_on_csrf_error
+@limits_itself
 def post_answers(slug: str) -> Any:
     check_rate_limit(_comment_limit())
     now = utcnow()

@@ -60,6 +60,7 @@ from participation.tokens import LinkExpired, LinkInvalid
 from participation.web import (
     absolute_url,
     csrf_checked,
+    limits_itself,
     redisplay_on_csrf_error,
     render_link_problem,
     show_errors,
@@ -656,6 +657,7 @@ def _quick_answer(slug: str, *, now: dt.datetime) -> Response | None:
 
 @bp.post("/surveys/<slug>")
 @redisplay_on_csrf_error
+@limits_itself
 def answer_survey(slug: str) -> Any:
     now = utcnow()
     limited = not within_rate_limit(_answer_limit())
