@@ -323,9 +323,6 @@ def lock_event(
     drawn under the lock, is appended to it.
     """
     dialect = session.get_bind().dialect.name
-    params: dict[str, Any] = {"event_id": event_id}
-    if dialect == "postgresql":
-        params["timeout"] = f"{int(LOCK_TIMEOUT_MS)}ms"
     if drawn is not None:
         assert dialect == "postgresql"
         statement = _DRAWING_LOCK["fresh" if kept is None else "kept"]
@@ -335,23 +332,56 @@ def lock_event(
         statement = _CHECKED_LOCK["sqlite+count"]
     else:
         statement = _CHECKED_LOCK[dialect]
+    row = _execute_lock(session, statement, _lock_params(dialect, event_id))
+    return _locked(
+        session,
+        event_id,
+        row._mapping if row is not None else None,
+        kept=kept,
+        counted=counted,
+        drawn=drawn,
+    )
+
+
+def _lock_params(dialect: str, event_id: int) -> dict[str, Any]:
+    params: dict[str, Any] = {"event_id": event_id}
+    if dialect == "postgresql":
+        params["timeout"] = f"{int(LOCK_TIMEOUT_MS)}ms"
+    return params
+
+
+def _execute_lock(session: Session, statement: Any, params: dict[str, Any]) -> Any:
+    """The lock's statement's row (None: no such event); raises Busy when the lock is not had
+    in time."""
     try:
-        row = session.connection().execute(statement, params).one_or_none()
+        return session.connection().execute(statement, params).one_or_none()
     except OperationalError as exc:
         if _is_lock_timeout(exc):
             raise Busy(
                 _("Many people are registering right now. Wait a moment and send the form again.")
             ) from exc
         raise
-    if row is None:
+
+
+def _locked(
+    session: Session,
+    event_id: int,
+    found: Any,
+    *,
+    kept: FormEvent | None,
+    counted: list[int] | None,
+    drawn: list[int] | None,
+) -> Event:
+    """`lock_event`'s answer from what its statement returned (`found`, by column name; None
+    or a null updated_at: no event was locked)."""
+    if found is None or found["updated_at"] is None:
         if kept is not None:
             raise Stale
         raise NotFound(_("No such event."))
-    found = row._mapping
     if drawn is not None:
         drawn.append(found["next_id"])
     if kept is not None:
-        if (row.updated_at, found["consent_text_id"], found["form_schema"]) != (
+        if (found["updated_at"], found["consent_text_id"], found["form_schema"]) != (
             kept.updated_at,
             kept.consent_text_id,
             kept.form_schema,
@@ -361,14 +391,56 @@ def lock_event(
             counted.append(int(found["taken"]))
         return kept.event
     event = session.identity_map.get(identity_key(Event, event_id))
-    if event is not None and event.updated_at == row.updated_at:
-        set_committed_value(event, "lock_version", row.lock_version)
+    if event is not None and event.updated_at == found["updated_at"]:
+        set_committed_value(event, "lock_version", found["lock_version"])
         return event
     if event is not None:
         session.expire(event)
     fresh = session.get(Event, event_id)
     assert fresh is not None
     return fresh
+
+
+def _person_and_lock_statement(*, kept: bool) -> Any:
+    locked = _DRAWING_LOCK["kept" if kept else "fresh"].cte("locked")
+    return privacy.new_person_with_consent(
+        *(select(column).scalar_subquery().label(column.name) for column in locked.c)
+    )
+
+
+# PostgreSQL: the registrant's register entry and consent, and the event's lock (drawing the
+# registration's id), in one statement.
+_PERSON_AND_LOCK = {kept: _person_and_lock_statement(kept=kept) for kept in (False, True)}
+
+
+def _lock_with_person(
+    session: Session,
+    event_id: int,
+    *,
+    kept: FormEvent | None,
+    drawn: list[int],
+    email: str,
+    name: str,
+    language: str,
+    consent_text_id: int,
+    now: dt.datetime,
+) -> tuple[Event, tuple[int, bool, int, bool]]:
+    """PostgreSQL: `privacy.person_and_consent_ids` and `lock_event(..., drawn=drawn)` in one
+    statement: (the event, (person id, created now, consent id, recorded now)). The person and
+    consent are stored before the lock is waited for, as when they are two statements."""
+    params = {
+        **privacy.person_consent_params(
+            email=email, name=name, language=language, consent_text_id=consent_text_id, now=now
+        ),
+        **_lock_params("postgresql", event_id),
+    }
+    row = _execute_lock(session, _PERSON_AND_LOCK[kept is not None], params)
+    assert row is not None  # one row always: each column a subquery
+    event = _locked(session, event_id, row._mapping, kept=kept, counted=None, drawn=drawn)
+    ids = privacy.person_and_consent_of(
+        session, row, email=email, consent_text_id=consent_text_id, language=language, now=now
+    )
+    return event, ids
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
@@ -676,39 +748,39 @@ def store_registration(
 
     if values["source"] != "walk_in":
         outbox_row(_last_status.get((event.id, values["group_id"]), CONFIRMED))
+    # PostgreSQL: the person, their consent and the event's lock in one statement; the seat
+    # count, the decision, the answers, the registration, its link and its mail in another.
+    in_one = session.get_bind().dialect.name == "postgresql" and values["source"] != "walk_in"
+    text_id = None
     if data.consent:
         text_id = pending.consent_text_id or _consent_text_id(session, event, now)
+    who = {"email": values["email"], "name": values["name"], "language": values["language"]}
+    if in_one and text_id is not None:
+        person_id = consent_id = 0  # told by the lock's statement, below
+        new_person = new_consent = False
+    elif text_id is not None:
         person_id, new_person, consent_id, new_consent = privacy.person_and_consent_ids(
-            session,
-            email=values["email"],
-            name=values["name"],
-            language=values["language"],
-            consent_text_id=text_id,
-            now=now,
+            session, consent_text_id=text_id, now=now, **who
         )
     else:
-        person_id, new_person = people.person_id_for(
-            session,
-            email=values["email"],
-            name=values["name"],
-            language=values["language"],
-            now=now,
-        )
+        person_id, new_person = people.person_id_for(session, now=now, **who)
         consent_id, new_consent = None, False
     answers = _answers(session, pending)
     conn = session.connection()
-    # PostgreSQL: the seat count, the decision, the answers, the registration, its link and its
-    # mail in one statement.
-    in_one = conn.dialect.name == "postgresql" and values["source"] != "walk_in"
     response_id = None
     if answers is not None and not in_one:
         response_id = rows.insert_response(conn, *answers, now)
 
     counted: list[int] = []
     drawn: list[int] = []
-    event = lock_event(
-        session, event.id, kept=kept, counted=counted, drawn=drawn if in_one else None
-    )
+    if in_one and text_id is not None:
+        event, (person_id, new_person, consent_id, new_consent) = _lock_with_person(
+            session, event.id, kept=kept, drawn=drawn, consent_text_id=text_id, now=now, **who
+        )
+    else:
+        event = lock_event(
+            session, event.id, kept=kept, counted=counted, drawn=drawn if in_one else None
+        )
     # Everything below is decided under the lock: re-read what others may have changed.
     check_open(event, now, by_staff=pending.by_staff)
     row: dict[str, Any] = {

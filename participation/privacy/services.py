@@ -257,9 +257,11 @@ def consent_id_for(
     return consent_id, True
 
 
-def _new_person_with_consent() -> Any:
+def new_person_with_consent(*also: Any) -> Any:
     """PostgreSQL: the person (if new) and their consent in one statement. Also the id of one
-    who was there already (the new one is not visible to the statement itself)."""
+    who was there already (the new one is not visible to the statement itself). `also`: more
+    columns (labelled) for the statement to return, such as another CTE's. Its parameters:
+    `person_consent_params`; its row: `person_and_consent_of`."""
     person = (
         postgresql.insert(Person.__table__)
         .values({name: bindparam(f"person_{name}") for name in people.NEW_PERSON_COLUMNS})
@@ -288,10 +290,52 @@ def _new_person_with_consent() -> Any:
         .where(Person.email == bindparam("lookup_email"))
         .scalar_subquery()
         .label("person_id"),
+        *also,
     )
 
 
-_NEW_PERSON_WITH_CONSENT = _new_person_with_consent()
+def person_consent_params(
+    *, email: str, name: str, language: str, consent_text_id: int, now: dt.datetime
+) -> dict[str, Any]:
+    """The parameters of `new_person_with_consent`, values checked as for
+    `people.person_id_for`."""
+    if language not in LANGUAGES:
+        raise Invalid(_("Unknown language."), {"language": [_("Unknown language.")]})
+    return {
+        **{
+            f"person_{key}": value
+            for key, value in people.new_person_row(
+                email=email, name=name, language=language, now=now
+            ).items()
+        },
+        "lookup_email": email,
+        "consent_text_id": consent_text_id,
+        "consent_language": language,
+        "given_at": now,
+    }
+
+
+def person_and_consent_of(
+    session: Session,
+    row: Any,
+    *,
+    email: str,
+    consent_text_id: int,
+    language: str,
+    now: dt.datetime,
+) -> tuple[int, bool, int, bool]:
+    """What a row of `new_person_with_consent` tells, as `person_and_consent_ids` returns it;
+    for a person who was there already, their consent is looked up (or recorded) now."""
+    if row.new_person_id is not None:
+        return row.new_person_id, True, row.consent_id, True
+    # There already, or created by a transaction that committed while this one waited for it.
+    person_id = row.person_id or people.find_person_id(session, email)
+    assert person_id is not None
+    consent_id, recorded = consent_id_for(session, person_id, consent_text_id, language, now)
+    return person_id, False, consent_id, recorded
+
+
+_NEW_PERSON_WITH_CONSENT = new_person_with_consent()
 
 
 def person_and_consent_ids(
@@ -315,30 +359,13 @@ def person_and_consent_ids(
             session, person_id, consent_text_id, language, now, new_person=new
         )
         return person_id, new, consent_id, recorded
-    if language not in LANGUAGES:
-        raise Invalid(_("Unknown language."), {"language": [_("Unknown language.")]})
-    row = conn.execute(
-        _NEW_PERSON_WITH_CONSENT,
-        {
-            **{
-                f"person_{key}": value
-                for key, value in people.new_person_row(
-                    email=email, name=name, language=language, now=now
-                ).items()
-            },
-            "lookup_email": email,
-            "consent_text_id": consent_text_id,
-            "consent_language": language,
-            "given_at": now,
-        },
-    ).one()
-    if row.new_person_id is not None:
-        return row.new_person_id, True, row.consent_id, True
-    # There already, or created by a transaction that committed while this one waited for it.
-    person_id = row.person_id or people.find_person_id(session, email)
-    assert person_id is not None
-    consent_id, recorded = consent_id_for(session, person_id, consent_text_id, language, now)
-    return person_id, False, consent_id, recorded
+    params = person_consent_params(
+        email=email, name=name, language=language, consent_text_id=consent_text_id, now=now
+    )
+    row = conn.execute(_NEW_PERSON_WITH_CONSENT, params).one()
+    return person_and_consent_of(
+        session, row, email=email, consent_text_id=consent_text_id, language=language, now=now
+    )
 
 
 def withdraw_consent(session: Session, person: Person, key: str, now: dt.datetime) -> int:

@@ -24,6 +24,7 @@ from participation.events import rows, services
 from participation.events.models import CANCELLED, CONFIRMED, WAITLISTED, Event, Registration
 from participation.extensions import db
 from participation.mail.models import OutboxMessage
+from participation.privacy import services as privacy
 from tests.conftest import committed_app, csrf_token, in_app
 from tests.events import factories as f
 
@@ -75,6 +76,20 @@ def _patient_lock_and_a_wide_window(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(services, "count_seats", slow_count)
     monkeypatch.setattr(rows, "insert_decided_registration", slow_decision)
+
+
+def _without_the_lock(monkeypatch: pytest.MonkeyPatch, unlocked: Callable[..., Event]) -> None:
+    """Replace the event's lock by `unlocked` (lock_event's signature) wherever it is taken,
+    also where PostgreSQL takes it in the statement that stores the person."""
+
+    def person_then_unlocked(session: Any, event_id: int, **kwargs: Any) -> Any:
+        person = {k: kwargs.pop(k) for k in ("email", "name", "language", "consent_text_id")}
+        ids = privacy.person_and_consent_ids(session, now=kwargs["now"], **person)
+        del kwargs["now"]
+        return unlocked(session, event_id, **kwargs), ids
+
+    monkeypatch.setattr(services, "lock_event", unlocked)
+    monkeypatch.setattr(services, "_lock_with_person", person_then_unlocked)
 
 
 def _draw_id(session: Any, drawn: list[int] | None) -> None:
@@ -370,7 +385,7 @@ def test_without_the_lock_the_race_goes_wrong(
         _draw_id(session, drawn)
         return services.get_event(session, event_id)
 
-    monkeypatch.setattr(services, "lock_event", unlocked)
+    _without_the_lock(monkeypatch, unlocked)
     event_id, _slug, _group = _event(race_app, capacity=250, taken=200)
 
     def register(n: int) -> Any:
@@ -417,7 +432,7 @@ def test_without_the_lock_the_http_race_goes_wrong(
         _draw_id(session, drawn)
         return kept.event if kept is not None else services.get_event(session, event_id)
 
-    monkeypatch.setattr(services, "lock_event", unlocked)
+    _without_the_lock(monkeypatch, unlocked)
     event = _event(race_app, capacity=250, taken=200)
     event_id = event[0]
     # The facts kept before the burst (and the stand-in works: one alone registers).
