@@ -44,6 +44,7 @@ from participation.evenings.models import REFUSE, SECOND_VOTE, LiveVote
 from participation.events.models import Event
 from participation.formbuilder import services as formbuilder
 from participation.formbuilder.models import WEB, FormDefinition, FormResponse
+from participation.formbuilder.rows import new_response_insert
 from participation.kept import Kept
 from participation.surveys import answering
 from participation.surveys import services as surveys
@@ -379,7 +380,7 @@ _IS_OPEN = exists().where(
     or_(LiveVote.closed_at.is_(None), LiveVote.closed_at > bindparam("now")),
     Event.ends_at > bindparam("now"),
 )
-_FIRST_RESPONSE = answering.new_response_insert(_IS_OPEN, ~answering.HAS_KEY, typed=False)
+_FIRST_RESPONSE = new_response_insert(_IS_OPEN, ~answering.HAS_KEY, typed=False)
 _FIRST_VOTE_PG = answering.new_answer_insert_pg(_IS_OPEN, ~answering.HAS_KEY)
 _CHANGE = (
     update(_RESPONSE)

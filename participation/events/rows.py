@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Integer,
     String,
@@ -34,10 +33,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from participation.db import UTCDateTime
 from participation.events.models import CONFIRMED, WAITLISTED, Registration
-from participation.formbuilder.models import FormResponse
+from participation.formbuilder.models import WEB
+from participation.formbuilder.rows import new_response_insert
 from participation.mail.models import OutboxMessage
 from participation.tokens import ActionLink
 
@@ -78,8 +79,11 @@ NEXT_ID = func.nextval(
 )
 
 
-def count_taken(conn: Connection, event_id: int, *, grouped: bool) -> tuple[int, dict[int, int]]:
-    """(seats taken, seats taken by group id). `grouped`: the event has groups."""
+def count_taken(
+    conn: Connection | Session, event_id: int, *, grouped: bool
+) -> tuple[int, dict[int, int]]:
+    """(seats taken, seats taken by group id). `grouped`: the event has groups. On a session,
+    its pending changes are flushed first."""
     ids = {"event_id": event_id}
     if not grouped:
         return int(conn.execute(_TAKEN, ids).scalar_one()), {}
@@ -103,14 +107,28 @@ def insert_registration(conn: Connection, row: dict[str, Any]) -> int | None:
     return conn.execute(_NEW_REGISTRATION[conn.dialect.name], row).scalar()
 
 
-_NEW_RESPONSE = insert(FormResponse.__table__).returning(FormResponse.__table__.c.id)
+_NEW_RESPONSE = new_response_insert(typed=False)
+
+
+def _response_params(
+    answers: tuple[int, dict[str, Any], int] | None, now: dt.datetime
+) -> dict[str, Any]:
+    """The parameters of `new_response_insert` for (form id, answers, schema version)."""
+    form_id, given, version = answers if answers is not None else (None, None, None)
+    return {
+        "form_id": form_id,
+        "answers": given,
+        "schema_version": version,
+        "source": WEB,
+        "submitted_at": now,
+    }
 
 
 def insert_response(
     conn: Connection, form_id: int, answers: dict[str, Any], version: int, now: dt.datetime
 ) -> int:
-    values = {"form_id": form_id, "answers": answers, "schema_version": version}
-    return conn.execute(_NEW_RESPONSE, {**values, "submitted_at": now}).scalar_one()
+    params = _response_params((form_id, answers, version), now)
+    return conn.execute(_NEW_RESPONSE, params).scalar_one()
 
 
 _NEW_LINK = insert(_LINK)
@@ -138,7 +156,6 @@ def _defaults(table: Any, given: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-_ANSWER_COLUMNS = ("form_id", "answers", "schema_version", "submitted_at")
 _LINK_COLUMNS = ("purpose", "subject_id", "nonce_hash", "created_at", "expires_at")
 _MAIL_COLUMNS = (
     "recipient",
@@ -174,24 +191,7 @@ def _decided_registration() -> Any:
     ).cte("decided")
     confirmed = decided.c.status == _constant(CONFIRMED)
 
-    answers_table = FormResponse.__table__
-    answer_defaults = _defaults(answers_table, _ANSWER_COLUMNS)
-    answers = (
-        insert(answers_table)
-        .from_select(
-            [*_ANSWER_COLUMNS, *answer_defaults],
-            select(
-                _typed("form_id", Integer()),
-                _typed("answers", JSON()),
-                _typed("schema_version", Integer()),
-                _typed("now", UTCDateTime()),
-                *answer_defaults.values(),
-            ).where(_typed("with_answers", Boolean())),
-            include_defaults=False,
-        )
-        .returning(answers_table.c.id)
-        .cte("new_answers")
-    )
+    answers = new_response_insert(_typed("with_answers", Boolean()), typed=True).cte("new_answers")
     decided_by_count = {
         "status": decided.c.status,
         "confirmed_at": case((confirmed, _typed("now", UTCDateTime()))),
@@ -213,7 +213,7 @@ def _decided_registration() -> Any:
         )
         .on_conflict_do_nothing()
         .returning(_REGISTRATION.c.id, _REGISTRATION.c.status)
-        .cte("new_registration")
+        .cte("registered")
     )
     link = (
         insert(_LINK)
@@ -303,7 +303,6 @@ def insert_decided_registration(
     confirmation.outbox_row), in one statement. When the submission key or address is taken,
     neither registration, link nor mail is stored (the answers are: the caller takes them out
     or uses them)."""
-    form_id, given, version = answers if answers is not None else (None, None, None)
     confirmation_mail, waitlist_mail = mails[CONFIRMED], mails[WAITLISTED]
     params = {
         **{f"r_{name}": value for name, value in row.items()},
@@ -312,9 +311,7 @@ def insert_decided_registration(
         "group_capacity": group_capacity,
         "now": link["created_at"],
         "with_answers": answers is not None,
-        "form_id": form_id,
-        "answers": given,
-        "schema_version": version,
+        **_response_params(answers, link["created_at"]),
         "link_purpose": link["purpose"],
         "nonce_hash": link["nonce_hash"],
         "link_expires_at": link["expires_at"],

@@ -168,27 +168,11 @@ class Availability:
 
 
 def seats_taken(session: Session, event_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(Registration.seats), 0)).where(
-                Registration.event_id == event_id, Registration.status == CONFIRMED
-            )
-        )
-        or 0
-    )
+    return rows.count_taken(session, event_id, grouped=False)[0]
 
 
 def group_seats_taken(session: Session, event_id: int) -> dict[int, int]:
-    rows = session.execute(
-        select(Registration.group_id, func.coalesce(func.sum(Registration.seats), 0))
-        .where(
-            Registration.event_id == event_id,
-            Registration.status == CONFIRMED,
-            Registration.group_id.is_not(None),
-        )
-        .group_by(Registration.group_id)
-    ).all()
-    return {group_id: int(taken) for group_id, taken in rows}
+    return rows.count_taken(session, event_id, grouped=True)[1]
 
 
 _WAITLISTED = select(func.count(Registration.id)).where(
@@ -196,7 +180,7 @@ _WAITLISTED = select(func.count(Registration.id)).where(
 )
 
 
-def count_seats(session: Session, event: Event) -> Availability:
+def free_seats(session: Session, event: Event) -> Availability:
     """The seats taken and free, overall and per group, in one statement: what a decision
     under the lock needs (`waitlisted` is not counted)."""
     taken, by_group = rows.count_taken(session.connection(), event.id, grouped=bool(event.groups))
@@ -210,10 +194,6 @@ def _seats(event: Event, taken: int, by_group: dict[int, int]) -> Availability:
     }
     free = None if event.capacity is None else max(event.capacity - taken, 0)
     return Availability(event.capacity, taken, free, None, groups, by_group)
-
-
-def free_seats(session: Session, event: Event) -> Availability:
-    return count_seats(session, event)
 
 
 def availability(session: Session, event: Event) -> Availability:
@@ -680,7 +660,7 @@ class Stored:
 
 # The status the last registration of an event (and group) got in this process: the mail
 # written before the lock is the one a registration most likely needs; under the lock the
-# other is written when it does not.
+# other is written when it does not (on PostgreSQL both are, for the statement to pick).
 _last_status: dict[tuple[int, int | None], str] = {}
 
 
@@ -746,8 +726,8 @@ def store_registration(
             made = outbox_rows[status] = (mail, confirmation.outbox_row(mail, link=url, now=now))
         return made[1]
 
-    if values["source"] != "walk_in":
-        outbox_row(_last_status.get((event.id, values["group_id"]), CONFIRMED))
+    for status in list(pending.mails):  # written by prepare_registration: now with its link
+        outbox_row(status)
     # PostgreSQL: the person, their consent and the event's lock in one statement; the seat
     # count, the decision, the answers, the registration, its link and its mail in another.
     in_one = session.get_bind().dialect.name == "postgresql" and values["source"] != "walk_in"
@@ -820,7 +800,7 @@ def store_registration(
     elif counted:  # by the lock's statement
         seats = _seats(event, counted[0], {})
     else:
-        seats = count_seats(session, event)
+        seats = free_seats(session, event)
     status = CONFIRMED if seats.fits(values["seats"], values["group_id"]) else WAITLISTED
     if in_one and decided.status is not None and decided.status != status:
         raise AssertionError("the statement and Availability.fits decided differently")

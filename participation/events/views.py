@@ -359,9 +359,28 @@ def _register_kept(found: services.FormEvent, *, now: dt.datetime) -> Any:
             return None
         if db.session().in_transaction():  # read an association: no transaction otherwise
             _end_reads()
+    return _store(found, pending, now=now, kept=True)
+
+
+def _store(
+    found: services.FormEvent,
+    pending: services.Pending,
+    *,
+    now: dt.datetime,
+    area: Area | None = None,
+    kept: bool = False,
+) -> Any:
+    """Store a prepared registration and answer as a sent form ends (`_registered`), or with
+    the form again and its message when registration closed meanwhile (409) or the lock was
+    not had in time (503). `kept`: `found` are the facts kept from an earlier request; None
+    when they changed since (forgotten: the full path reads them afresh)."""
     try:
         stored = services.store_registration(
-            db.session, pending, now=now, manage_url=services.manage_link_url, kept=found
+            db.session,
+            pending,
+            now=now,
+            manage_url=services.manage_link_url,
+            kept=found if kept else None,
         )
     except services.Stale:
         db.session.rollback()
@@ -371,11 +390,13 @@ def _register_kept(found: services.FormEvent, *, now: dt.datetime) -> Any:
         # Decided on facts found current under the lock: answered as the full path does (not
         # sent through it, which would wait for the lock again).
         db.session.rollback()
-        area = Area(form=_registration_form(found, bound=True), notice=exc.message)
+        area = area or Area(form=_registration_form(found, bound=True))
+        area.notice = exc.message
         with read_only():
-            fresh = services.get_event_for_form(db.session, found.event.slug)
+            if kept:
+                found = services.get_event_for_form(db.session, found.event.slug)
             return _refused(
-                fresh, area, now=now, status=409 if isinstance(exc, WrongState) else 503
+                found, area, now=now, status=409 if isinstance(exc, WrongState) else 503
             )
     db.session.commit()
     mail_tasks.kick_outbox()
@@ -415,21 +436,7 @@ def register(slug: str) -> Any:
         if pending is None:
             return _refused(found, area, now=now, status=status)
         _end_reads()
-    try:
-        stored = services.store_registration(
-            db.session, pending, now=now, manage_url=services.manage_link_url
-        )
-    except (WrongState, Busy) as exc:
-        db.session.rollback()
-        area.notice = exc.message
-        with read_only():
-            return _refused(
-                found, area, now=now, status=409 if isinstance(exc, WrongState) else 503
-            )
-    db.session.commit()
-    mail_tasks.kick_outbox()
-    outcome = "already" if stored.already_registered else stored.status
-    return _registered(found, outcome, now=now, seats=stored.seats)
+    return _store(found, pending, now=now, area=area)
 
 
 def _prepared(

@@ -193,8 +193,7 @@ def record_consent(
     Agreeing again to the same version returns the existing consent. Raises NotFound when no
     text is published under `key`, Invalid for an unknown language.
     """
-    if language not in LANGUAGES:
-        raise Invalid(_("Unknown language."), {"language": [_("Unknown language.")]})
+    _check_language(language)
     text = current_consent_text(session, key)
     active = find_active_consent(session, person.id, key)
     if active is not None and active.consent_text_id == text.id:
@@ -203,6 +202,11 @@ def record_consent(
     session.add(consent)
     session.flush()
     return consent
+
+
+def _check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise Invalid(_("Unknown language."), {"language": [_("Unknown language.")]})
 
 
 _ACTIVE_CONSENT_ID = (
@@ -243,8 +247,7 @@ def consent_id_for(
     version, recorded now when they have none. A person created in this transaction
     (`new_person`) can have none, so that is one INSERT. Returns (the consent's id, whether it
     was recorded now). Raises Invalid for an unknown language."""
-    if language not in LANGUAGES:
-        raise Invalid(_("Unknown language."), {"language": [_("Unknown language.")]})
+    _check_language(language)
     conn = session.connection()
     ids = {"person_id": person_id, "consent_text_id": consent_text_id}
     if not new_person:
@@ -299,8 +302,7 @@ def person_consent_params(
 ) -> dict[str, Any]:
     """The parameters of `new_person_with_consent`, values checked as for
     `people.person_id_for`."""
-    if language not in LANGUAGES:
-        raise Invalid(_("Unknown language."), {"language": [_("Unknown language.")]})
+    _check_language(language)
     return {
         **{
             f"person_{key}": value

@@ -29,14 +29,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import JSON, Date, Integer, String, Text, bindparam, cast, exists, insert, select
+from sqlalchemy import Date, Integer, String, Text, bindparam, cast, exists, insert, select
 from sqlalchemy.orm import Session
 
 import forms as engine
 from forms.formdata import FormData, answers_from_formdata
-from participation.db import UTCDateTime, guarded_insert
 from participation.errors import NotFound
 from participation.formbuilder.models import WEB, FormDefinition, FormResponse
+from participation.formbuilder.rows import new_response_insert
 from participation.kept import Kept
 from participation.surveys.models import Survey, SurveyAnswer
 from participation.surveys.services import KEY_PATTERN, day_start, helsinki_day
@@ -147,24 +147,6 @@ HAS_KEY = exists().where(
     SurveyAnswer.survey_id == bindparam("survey_id"),
     SurveyAnswer.submission_key == bindparam("key"),
 )
-
-
-def new_response_insert(*guards: Any, typed: bool) -> Any:
-    """The response row of a new answer, stored only while `guards` hold; `typed` for
-    PostgreSQL (see db.guarded_insert). Parameters: form_id, answers, schema_version, source,
-    submitted_at and the guards' own."""
-    return guarded_insert(
-        _RESPONSE,
-        [
-            ("form_id", "form_id", Integer()),
-            ("answers", "answers", JSON()),
-            ("schema_version", "schema_version", Integer()),
-            ("source", "source", String()),
-            ("submitted_at", "submitted_at", UTCDateTime()),
-        ],
-        *guards,
-        typed=typed,
-    )
 
 
 def new_answer_insert_pg(*guards: Any) -> Any:

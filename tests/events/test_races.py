@@ -60,7 +60,7 @@ def _patient_lock_and_a_wide_window(monkeypatch: pytest.MonkeyPatch) -> None:
     after the statement that counts and stores (a registration on PostgreSQL), whose stored
     row others see only once it commits."""
     monkeypatch.setattr(services, "LOCK_TIMEOUT_MS", 60_000)
-    counted = services.count_seats
+    counted = services.free_seats
 
     def slow_count(session: Any, event: Event) -> services.Availability:
         seats = counted(session, event)
@@ -74,7 +74,7 @@ def _patient_lock_and_a_wide_window(monkeypatch: pytest.MonkeyPatch) -> None:
         time.sleep(RACE_WINDOW)
         return stored
 
-    monkeypatch.setattr(services, "count_seats", slow_count)
+    monkeypatch.setattr(services, "free_seats", slow_count)
     monkeypatch.setattr(rows, "insert_decided_registration", slow_decision)
 
 
